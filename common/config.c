@@ -1,0 +1,328 @@
+/* config.c - mailsock.conf: one "key = value" file for both programs.
+ *
+ * Each key is one row of a table: its name, how to parse its value, and
+ * where the value goes.  An unknown key or a bad value is an error that
+ * names the file, the line and the key. */
+#include "config.h"
+#include "address.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+typedef const char *(*parse_fn)(struct config *cfg, const char *value);
+
+struct key {
+	const char *name;
+	parse_fn parse;
+};
+
+static bool copy_string(char *dst, size_t size, const char *value)
+{
+	size_t len = strlen(value);
+
+	if (len >= size)
+		return false;
+	memcpy(dst, value, len + 1);
+	return true;
+}
+
+/* An unsigned decimal number with an optional unit suffix. */
+static const char *parse_number(const char *value, const char *units,
+                                const uint64_t *factors, uint64_t *out)
+{
+	char *end;
+
+	if (*value < '0' || *value > '9')
+		return "expected a number";
+	errno = 0;
+	unsigned long long n = strtoull(value, &end, 10);
+	if (errno == ERANGE)
+		return "number too large";
+	uint64_t factor = 1;
+	if (*end != '\0') {
+		const char *u = units ? strchr(units, *end) : NULL;
+		if (!u || *end == '\0' || end[1] != '\0')
+			return "bad number or unit";
+		factor = factors[u - units];
+	}
+	if (factor != 0 && n > UINT64_MAX / factor)
+		return "number too large";
+	*out = (uint64_t)n * factor;
+	return NULL;
+}
+
+static const char *parse_uint(const char *value, unsigned min, unsigned max, unsigned *out)
+{
+	uint64_t n;
+	const char *why = parse_number(value, NULL, NULL, &n);
+
+	if (why)
+		return why;
+	static char why_range[64];
+	if (n < min || n > max) {
+		snprintf(why_range, sizeof why_range, "must be between %u and %u", min, max);
+		return why_range;
+	}
+	*out = (unsigned)n;
+	return NULL;
+}
+
+/* Seconds, with optional s, m, h or d. */
+static const char *parse_duration(const char *value, unsigned *out)
+{
+	static const uint64_t factors[] = { 1, 60, 3600, 86400 };
+	uint64_t n;
+	const char *why = parse_number(value, "smhd", factors, &n);
+
+	if (why)
+		return why;
+	if (n == 0 || n > 365u * 86400u)
+		return "must be between 1s and 365d";
+	*out = (unsigned)n;
+	return NULL;
+}
+
+static const char *parse_hostname(struct config *cfg, const char *value)
+{
+	if (!domain_is_valid(value, strlen(value), false))
+		return "not a valid host name";
+	copy_string(cfg->hostname, sizeof cfg->hostname, value);
+	return NULL;
+}
+
+static const char *parse_domains(struct config *cfg, const char *value)
+{
+	size_t n = 0;
+	const char *p = value;
+
+	while (*p) {
+		size_t len = strcspn(p, " \t");
+		if (len > 0) {
+			if (n == CONFIG_MAX_DOMAINS)
+				return "too many domains";
+			if (!domain_is_valid(p, len, false))
+				return "not a valid domain";
+			memcpy(cfg->domains[n], p, len);
+			cfg->domains[n][len] = '\0';
+			n++;
+		}
+		p += len;
+		p += strspn(p, " \t");
+	}
+	if (n == 0)
+		return "needs at least one domain";
+	cfg->n_domains = n;
+	return NULL;
+}
+
+static const char *parse_path(char *dst, const char *value)
+{
+	if (value[0] != '/')
+		return "must be an absolute path";
+	if (!copy_string(dst, CONFIG_PATH_MAX, value))
+		return "path too long";
+	return NULL;
+}
+
+static const char *parse_mail_root(struct config *cfg, const char *value)
+{
+	return parse_path(cfg->mail_root, value);
+}
+
+static const char *parse_queue_dir(struct config *cfg, const char *value)
+{
+	return parse_path(cfg->queue_dir, value);
+}
+
+static const char *parse_relay_networks(struct config *cfg, const char *value)
+{
+	size_t n = 0;
+	const char *p = value + strspn(value, " \t");
+
+	while (*p) {
+		size_t len = strcspn(p, " \t");
+		if (n == CONFIG_MAX_NETWORKS)
+			return "too many networks";
+		if (!cidr_parse(p, len, &cfg->relay_networks[n]))
+			return "not a network in CIDR notation";
+		n++;
+		p += len;
+		p += strspn(p, " \t");
+	}
+	cfg->n_relay_networks = n;     /* empty: nobody but local sessions relays */
+	return NULL;
+}
+
+static const char *parse_max_message_size(struct config *cfg, const char *value)
+{
+	static const uint64_t factors[] = { 1024, 1024 * 1024, 1024 * 1024 * 1024 };
+	uint64_t n;
+	const char *why = parse_number(value, "KMG", factors, &n);
+
+	if (why)
+		return why;
+	if (n < 1024)
+		return "must be at least 1024";
+	cfg->max_message_size = n;
+	return NULL;
+}
+
+static const char *parse_max_recipients(struct config *cfg, const char *value)
+{
+	return parse_uint(value, 100, 100000, &cfg->max_recipients);
+}
+
+static const char *parse_timeout(struct config *cfg, const char *value)
+{
+	return parse_duration(value, &cfg->timeout);
+}
+
+static const char *parse_max_errors(struct config *cfg, const char *value)
+{
+	return parse_uint(value, 10, 100000, &cfg->max_errors);
+}
+
+static const char *parse_log_level(struct config *cfg, const char *value)
+{
+	static const char *const names[] = { "error", "info", "debug" };
+
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+		if (strcmp(value, names[i]) == 0) {
+			cfg->log_level = (enum log_level)i;
+			return NULL;
+		}
+	return "must be error, info or debug";
+}
+
+static const struct key keys[] = {
+	{ "hostname", parse_hostname },
+	{ "domains", parse_domains },
+	{ "mail_root", parse_mail_root },
+	{ "queue_dir", parse_queue_dir },
+	{ "relay_networks", parse_relay_networks },
+	{ "max_message_size", parse_max_message_size },
+	{ "max_recipients", parse_max_recipients },
+	{ "timeout", parse_timeout },
+	{ "max_errors", parse_max_errors },
+	{ "log_level", parse_log_level },
+};
+
+void config_init(struct config *cfg)
+{
+	memset(cfg, 0, sizeof *cfg);
+	if (gethostname(cfg->hostname, sizeof cfg->hostname - 1) < 0 ||
+	    !domain_is_valid(cfg->hostname, strlen(cfg->hostname), false))
+		copy_string(cfg->hostname, sizeof cfg->hostname, "localhost");
+	copy_string(cfg->mail_root, sizeof cfg->mail_root, "/var/mail/mailsock");
+	copy_string(cfg->queue_dir, sizeof cfg->queue_dir, "/var/spool/mailsock");
+	parse_relay_networks(cfg, "127.0.0.0/8 ::1/128");
+	cfg->max_message_size = 33554432;
+	cfg->max_recipients = 100;
+	cfg->timeout = 300;
+	cfg->max_errors = 20;
+	cfg->log_level = LOG_LEVEL_INFO;
+}
+
+void config_finish(struct config *cfg)
+{
+	if (cfg->n_domains == 0) {
+		copy_string(cfg->domains[0], CONFIG_NAME_MAX, cfg->hostname);
+		cfg->n_domains = 1;
+	}
+}
+
+static char *trim(char *s)
+{
+	while (*s == ' ' || *s == '\t')
+		s++;
+	char *end = s + strlen(s);
+	while (end > s && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r' || end[-1] == '\n'))
+		end--;
+	*end = '\0';
+	return s;
+}
+
+int config_set(struct config *cfg, const char *key_value, const char *origin,
+               unsigned line, char *err, size_t errlen)
+{
+	char buf[4096];
+	char where[CONFIG_PATH_MAX + 32];
+
+	if (line > 0)
+		snprintf(where, sizeof where, "%s:%u", origin, line);
+	else
+		snprintf(where, sizeof where, "%s", origin);
+
+	if (!copy_string(buf, sizeof buf, key_value)) {
+		snprintf(err, errlen, "%s: line too long", where);
+		return -1;
+	}
+	char *eq = strchr(buf, '=');
+	if (!eq) {
+		snprintf(err, errlen, "%s: expected \"key = value\"", where);
+		return -1;
+	}
+	*eq = '\0';
+	char *key = trim(buf);
+	char *value = trim(eq + 1);
+
+	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+		if (strcmp(key, keys[i].name) != 0)
+			continue;
+		const char *why = keys[i].parse(cfg, value);
+		if (why) {
+			snprintf(err, errlen, "%s: %s: %s", where, key, why);
+			return -1;
+		}
+		return 0;
+	}
+	snprintf(err, errlen, "%s: unknown key \"%.64s\"", where, key);
+	return -1;
+}
+
+int config_load_file(struct config *cfg, const char *path, bool must_exist,
+                     char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "re");
+
+	if (!f) {
+		if (errno == ENOENT && !must_exist)
+			return 0;
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+
+	char line[4096];
+	unsigned lineno = 0;
+	int rc = 0;
+	while (rc == 0 && fgets(line, sizeof line, f)) {
+		lineno++;
+		if (!strchr(line, '\n') && !feof(f)) {
+			snprintf(err, errlen, "%s:%u: line too long", path, lineno);
+			rc = -1;
+			break;
+		}
+		char *s = trim(line);
+		if (*s == '\0' || *s == '#')
+			continue;
+		rc = config_set(cfg, s, path, lineno, err, errlen);
+	}
+	if (rc == 0 && ferror(f)) {
+		snprintf(err, errlen, "%s: read error", path);
+		rc = -1;
+	}
+	fclose(f);
+	return rc;
+}
+
+bool config_is_local_domain(const struct config *cfg, const char *domain)
+{
+	for (size_t i = 0; i < cfg->n_domains; i++)
+		if (strcasecmp(cfg->domains[i], domain) == 0)
+			return true;
+	return false;
+}

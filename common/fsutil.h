@@ -1,0 +1,26 @@
+/* fsutil.h - small, EINTR-safe file helpers shared by both programs. */
+#ifndef MAILSOCK_FSUTIL_H
+#define MAILSOCK_FSUTIL_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+/* Write all of buf; retries on EINTR and short writes. 0 or -1 (errno). */
+int write_all(int fd, const void *buf, size_t len);
+
+/* read(2) that retries on EINTR. */
+ssize_t read_retry(int fd, void *buf, size_t len);
+
+/* fsync the directory dirfd/path (path may be "." ). 0 or -1 (errno). */
+int fsync_dir_at(int dirfd, const char *path);
+
+/* mkdir dirfd/path with mode; an existing directory is success. */
+int mkdir_at(int dirfd, const char *path, mode_t mode);
+
+/* Copy the whole of src_fd (from offset 0) to dst_fd. 0 or -1 (errno). */
+int copy_fd(int src_fd, int dst_fd);
+
+/* close(2) that keeps errno of an earlier failure. */
+void close_quietly(int fd);
+
+#endif

@@ -1,0 +1,235 @@
+/* queue.c - the outgoing queue: layout and envelope files. */
+#include "queue.h"
+#include "fsutil.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int queue_open(const char *queue_dir)
+{
+	static const char *const subdirs[] = { "tmp", "msg", "env" };
+
+	if (mkdir(queue_dir, 0700) < 0 && errno != EEXIST)
+		return -1;
+	int fd = open(queue_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	for (size_t i = 0; i < 3; i++)
+		if (mkdir_at(fd, subdirs[i], 0700) < 0) {
+			close_quietly(fd);
+			return -1;
+		}
+	return fd;
+}
+
+/* Values never hold a newline: addresses are parsed before they get here,
+ * and error texts are cleaned by whoever records them.  Be safe anyway. */
+static void put_value(FILE *f, const char *value)
+{
+	for (const char *p = value ? value : ""; *p; p++)
+		fputc(*p == '\n' || *p == '\r' ? ' ' : *p, f);
+	fputc('\n', f);
+}
+
+static void put_field(FILE *f, const char *key, const char *value)
+{
+	fputs(key, f);
+	fputc(' ', f);
+	put_value(f, value);
+}
+
+static const char *state_name(enum rcpt_state s)
+{
+	return s == RCPT_DELIVERED ? "delivered" : s == RCPT_FAILED ? "failed" : "pending";
+}
+
+static void put_envelope(FILE *f, const struct envelope *env)
+{
+	fprintf(f, "version 1\n");
+	put_field(f, "id", env->id);
+	fprintf(f, "arrival %lld\n", (long long)env->arrival);
+	put_field(f, "peer", env->peer);
+	put_field(f, "helo", env->helo);
+	put_field(f, "sender", env->sender);
+	put_field(f, "body", env->body_8bit ? "8BITMIME" : "7BIT");
+	put_field(f, "smtputf8", env->smtputf8 ? "yes" : "no");
+	fprintf(f, "attempts %u\n", env->attempts);
+	fprintf(f, "next %lld\n", (long long)env->next_attempt);
+	if (env->error)
+		put_field(f, "error", env->error);
+	for (size_t i = 0; i < env->n_rcpts; i++) {
+		fprintf(f, "rcpt %s ", state_name(env->rcpts[i].state));
+		put_value(f, env->rcpts[i].address);
+		if (env->rcpts[i].error)
+			put_field(f, "rcpt-error", env->rcpts[i].error);
+	}
+}
+
+int envelope_write(int queuefd, const struct envelope *env)
+{
+	char tmp[UNIQUE_ID_MAX + 16], final[UNIQUE_ID_MAX + 16];
+
+	snprintf(tmp, sizeof tmp, "tmp/%s.env", env->id);
+	snprintf(final, sizeof final, "env/%s", env->id);
+	int fd = openat(queuefd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -1;
+	FILE *f = fdopen(fd, "w");
+	if (!f) {
+		close_quietly(fd);
+		unlinkat(queuefd, tmp, 0);
+		return -1;
+	}
+	put_envelope(f, env);
+	if (fflush(f) != 0 || ferror(f) || fsync(fd) < 0) {
+		int saved = errno ? errno : EIO;
+		fclose(f);
+		unlinkat(queuefd, tmp, 0);
+		errno = saved;
+		return -1;
+	}
+	if (fclose(f) != 0 || renameat(queuefd, tmp, queuefd, final) < 0) {
+		int saved = errno;
+		unlinkat(queuefd, tmp, 0);
+		errno = saved;
+		return -1;
+	}
+	return fsync_dir_at(queuefd, "env");
+}
+
+int envelope_add_rcpt(struct envelope *env, enum rcpt_state state, const char *address)
+{
+	struct envelope_rcpt *r = realloc(env->rcpts, (env->n_rcpts + 1) * sizeof *r);
+
+	if (!r)
+		return -1;
+	env->rcpts = r;
+	r += env->n_rcpts;
+	r->state = state;
+	r->error = NULL;
+	r->address = strdup(address);
+	if (!r->address)
+		return -1;
+	env->n_rcpts++;
+	return 0;
+}
+
+static bool copy_fixed(char *dst, size_t size, const char *value)
+{
+	size_t len = strlen(value);
+
+	if (len >= size)
+		return false;
+	memcpy(dst, value, len + 1);
+	return true;
+}
+
+static bool parse_time(const char *value, time_t *out)
+{
+	char *end;
+	long long n = strtoll(value, &end, 10);
+
+	*out = (time_t)n;
+	return *value && *end == '\0';
+}
+
+static int parse_rcpt(struct envelope *env, const char *value)
+{
+	static const struct { const char *name; enum rcpt_state state; } states[] = {
+		{ "pending ", RCPT_PENDING }, { "delivered ", RCPT_DELIVERED }, { "failed ", RCPT_FAILED },
+	};
+
+	for (size_t i = 0; i < 3; i++) {
+		size_t n = strlen(states[i].name);
+		if (strncmp(value, states[i].name, n) == 0 && value[n])
+			return envelope_add_rcpt(env, states[i].state, value + n);
+	}
+	errno = EINVAL;
+	return -1;
+}
+
+/* One "key value" line of an envelope. */
+static int parse_line(struct envelope *env, const char *key, const char *value)
+{
+	bool ok = true;
+
+	if (strcmp(key, "version") == 0)
+		ok = strcmp(value, "1") == 0;
+	else if (strcmp(key, "id") == 0)
+		ok = copy_fixed(env->id, sizeof env->id, value);
+	else if (strcmp(key, "arrival") == 0)
+		ok = parse_time(value, &env->arrival);
+	else if (strcmp(key, "peer") == 0)
+		ok = copy_fixed(env->peer, sizeof env->peer, value);
+	else if (strcmp(key, "helo") == 0)
+		ok = copy_fixed(env->helo, sizeof env->helo, value);
+	else if (strcmp(key, "sender") == 0)
+		ok = (free(env->sender), env->sender = strdup(value)) != NULL;
+	else if (strcmp(key, "body") == 0)
+		env->body_8bit = strcmp(value, "8BITMIME") == 0;
+	else if (strcmp(key, "smtputf8") == 0)
+		env->smtputf8 = strcmp(value, "yes") == 0;
+	else if (strcmp(key, "attempts") == 0)
+		env->attempts = (unsigned)strtoul(value, NULL, 10);
+	else if (strcmp(key, "next") == 0)
+		ok = parse_time(value, &env->next_attempt);
+	else if (strcmp(key, "error") == 0)
+		ok = (free(env->error), env->error = strdup(value)) != NULL;
+	else if (strcmp(key, "rcpt") == 0)
+		return parse_rcpt(env, value);
+	else if (strcmp(key, "rcpt-error") == 0 && env->n_rcpts > 0) {
+		struct envelope_rcpt *r = &env->rcpts[env->n_rcpts - 1];
+		free(r->error);
+		ok = (r->error = strdup(value)) != NULL;
+	}
+	/* unknown keys are skipped: a newer writer may add some */
+	if (!ok)
+		errno = EINVAL;
+	return ok ? 0 : -1;
+}
+
+int envelope_read(FILE *f, struct envelope *env)
+{
+	char line[4096];
+
+	memset(env, 0, sizeof *env);
+	while (fgets(line, sizeof line, f)) {
+		size_t len = strlen(line);
+		if (len == 0 || line[len - 1] != '\n') {
+			errno = EINVAL;
+			return -1;
+		}
+		line[len - 1] = '\0';
+		char *space = strchr(line, ' ');
+		const char *value = "";
+		if (space) {
+			*space = '\0';
+			value = space + 1;
+		}
+		if (parse_line(env, line, value) < 0)
+			return -1;
+	}
+	if (ferror(f))
+		return -1;
+	if (!env->id[0] || !env->sender || env->n_rcpts == 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	return 0;
+}
+
+void envelope_free(struct envelope *env)
+{
+	for (size_t i = 0; i < env->n_rcpts; i++) {
+		free(env->rcpts[i].address);
+		free(env->rcpts[i].error);
+	}
+	free(env->rcpts);
+	free(env->sender);
+	free(env->error);
+	memset(env, 0, sizeof *env);
+}

@@ -1,0 +1,214 @@
+/* delivery.c - one message on its way to disk. */
+#include "delivery.h"
+#include "fsutil.h"
+#include "log.h"
+#include "queue.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static int spool_flush(struct spool *sp)
+{
+	if (sp->error == 0 && sp->wlen > 0 && write_all(sp->fd, sp->wbuf, sp->wlen) < 0)
+		sp->error = errno;
+	sp->wlen = 0;
+	return sp->error ? -1 : 0;
+}
+
+void spool_write(void *spool, const char *bytes, size_t len)
+{
+	struct spool *sp = spool;
+
+	if (sp->error)
+		return;
+	if (len > sp->limit - sp->size) {
+		sp->error = EFBIG;
+		return;
+	}
+	sp->size += len;
+	if (len > sizeof sp->wbuf - sp->wlen) {
+		if (spool_flush(sp) < 0)
+			return;
+		if (len >= sizeof sp->wbuf) {
+			if (write_all(sp->fd, bytes, len) < 0)
+				sp->error = errno;
+			return;
+		}
+	}
+	memcpy(sp->wbuf + sp->wlen, bytes, len);
+	sp->wlen += len;
+}
+
+static void put_text(struct spool *sp, const char *s)
+{
+	spool_write(sp, s, strlen(s));
+}
+
+/* Return-Path (RFC 5321 4.4) and our Received trace field. */
+static void write_trace(struct spool *sp, const struct transaction *tx, const struct trace *tr,
+                        const char *hostname)
+{
+	char line[1024], date[64];
+	time_t now = time(NULL);
+	struct tm tm;
+
+	strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S %z", localtime_r(&now, &tm));
+	snprintf(line, sizeof line, "Return-Path: <%s>\n", tx->sender);
+	put_text(sp, line);
+	if (tr->peer_is_local)
+		snprintf(line, sizeof line, "Received: from %s (local)\n", tr->helo);
+	else
+		snprintf(line, sizeof line, "Received: from %s ([%s%s])\n", tr->helo,
+		         strchr(tr->peer, ':') ? "IPv6:" : "", tr->peer);
+	put_text(sp, line);
+	snprintf(line, sizeof line, "\tby %s (mailsock) with %s id %s\n", hostname,
+	         tr->protocol, sp->id);
+	put_text(sp, line);
+	/* Name the recipient only when there is one: a file shared by several
+	 * recipients must not disclose the others (as Postfix does). */
+	if (tx->n_rcpts == 1)
+		snprintf(line, sizeof line, "\tfor <%s>; %s\n", tx->rcpts[0].address, date);
+	else
+		snprintf(line, sizeof line, "\t%s\n", date);
+	put_text(sp, line);
+}
+
+int spool_open(struct spool *sp, struct stores *st, const struct transaction *tx,
+               const struct trace *tr, uint64_t limit)
+{
+	const struct target *first = &tx->rcpts[0];
+
+	sp->stores = st;
+	sp->fd = -1;
+	sp->size = sp->wlen = 0;
+	sp->error = 0;
+	sp->limit = UINT64_MAX;
+	unique_id(sp->id, sizeof sp->id);
+	if (first->kind == TARGET_MAILDIR) {
+		sp->dirfd = stores_root(st);
+		snprintf(sp->path, sizeof sp->path, "%s/tmp/%s", first->dir, sp->id);
+	} else {
+		sp->dirfd = stores_queue(st);
+		snprintf(sp->path, sizeof sp->path, "tmp/%s", sp->id);
+	}
+	if (sp->dirfd < 0)
+		return -1;
+	sp->fd = openat(sp->dirfd, sp->path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (sp->fd < 0) {
+		log_event(LOG_LEVEL_ERROR, "trouble", "path", sp->path, "error", strerror(errno), NULL);
+		return -1;
+	}
+	write_trace(sp, tx, tr, st->cfg->hostname);
+	sp->limit = sp->size + limit;
+	return 0;
+}
+
+void spool_discard(struct spool *sp)
+{
+	if (sp->fd < 0)
+		return;
+	close(sp->fd);
+	unlinkat(sp->dirfd, sp->path, 0);
+	sp->fd = -1;
+}
+
+/* Put the spool file into the queue as msg/ID. */
+static int queue_message(struct spool *sp, int queuefd)
+{
+	char msg[UNIQUE_ID_MAX + 8], tmp[UNIQUE_ID_MAX + 16];
+
+	snprintf(msg, sizeof msg, "msg/%s", sp->id);
+	if (linkat(sp->dirfd, sp->path, queuefd, msg, 0) < 0) {
+		if (errno != EXDEV && errno != EPERM && errno != EMLINK)
+			return -1;
+		snprintf(tmp, sizeof tmp, "tmp/%s.copy", sp->id);
+		int fd = openat(queuefd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		if (fd < 0)
+			return -1;
+		if (copy_fd(sp->fd, fd) < 0 || fsync(fd) < 0 || close(fd) < 0 ||
+		    renameat(queuefd, tmp, queuefd, msg) < 0) {
+			close_quietly(fd);
+			unlinkat(queuefd, tmp, 0);
+			return -1;
+		}
+	}
+	return fsync_dir_at(queuefd, "msg");
+}
+
+static int queue_envelope(struct spool *sp, int queuefd, const struct transaction *tx,
+                          const struct trace *tr)
+{
+	struct envelope env = { .arrival = time(NULL) };
+	int rc = 0;
+
+	snprintf(env.id, sizeof env.id, "%s", sp->id);
+	snprintf(env.peer, sizeof env.peer, "%s", tr->peer);
+	snprintf(env.helo, sizeof env.helo, "%s", tr->helo);
+	env.sender = (char *)tx->sender;
+	env.body_8bit = tx->body_8bit;
+	env.smtputf8 = tx->smtputf8;
+	env.next_attempt = env.arrival;
+	for (size_t i = 0; i < tx->n_rcpts && rc == 0; i++)
+		if (tx->rcpts[i].kind == TARGET_QUEUE)
+			rc = envelope_add_rcpt(&env, RCPT_PENDING, tx->rcpts[i].address);
+	if (rc == 0)
+		rc = envelope_write(queuefd, &env);
+	int saved = errno;
+	env.sender = NULL;
+	envelope_free(&env);
+	errno = saved;
+	return rc;
+}
+
+static int deliver_to_queue(struct spool *sp, const struct transaction *tx, const struct trace *tr)
+{
+	int queuefd = stores_queue(sp->stores);
+
+	if (queuefd < 0 || queue_message(sp, queuefd) < 0)
+		return -1;
+	if (queue_envelope(sp, queuefd, tx, tr) < 0) {
+		char msg[UNIQUE_ID_MAX + 8];
+		int saved = errno;
+		snprintf(msg, sizeof msg, "msg/%s", sp->id);
+		unlinkat(queuefd, msg, 0);
+		errno = saved;
+		return -1;
+	}
+	return 0;
+}
+
+int spool_commit(struct spool *sp, const struct transaction *tx, const struct trace *tr)
+{
+	bool queued = false;
+
+	if (spool_flush(sp) < 0 || fsync(sp->fd) < 0) {
+		if (!sp->error)
+			sp->error = errno;
+		errno = sp->error;
+		return -1;
+	}
+	for (size_t i = 0; i < tx->n_rcpts; i++) {
+		const struct target *t = &tx->rcpts[i];
+		if (t->kind == TARGET_QUEUE) {
+			if (!queued && deliver_to_queue(sp, tx, tr) < 0)
+				goto trouble;
+			queued = true;
+			continue;
+		}
+		if (maildir_deliver(sp->dirfd, sp->path, sp->fd, stores_root(sp->stores), t->dir,
+		                    sp->id, sp->stores->cfg->hostname, sp->size) < 0)
+			goto trouble;
+	}
+	spool_discard(sp);
+	return 0;
+trouble:
+	sp->error = errno;
+	log_event(LOG_LEVEL_ERROR, "trouble", "msgid", sp->id, "error", strerror(errno), NULL);
+	spool_discard(sp);
+	errno = sp->error;
+	return -1;
+}

@@ -1,0 +1,19 @@
+/* peer.h - who is on the other end of stdin (design.md, "Peer address"). */
+#ifndef MAILSOCK_PEER_H
+#define MAILSOCK_PEER_H
+
+#include <stdbool.h>
+
+#include "config.h"
+
+struct peer {
+	char addr[64];       /* "192.0.2.1", "2001:db8::1", or "local" */
+	bool local;          /* no network peer: a trusted local submission */
+	bool may_relay;      /* local, or inside relay_networks */
+};
+
+/* getpeername(0) when stdin is a socket (TCPREMOTEIP is then ignored);
+ * else TCPREMOTEIP (ucspi-tcp); else a local session. */
+void peer_detect(struct peer *peer, const struct config *cfg);
+
+#endif
