@@ -1,0 +1,51 @@
+/* config.h - mailsock.conf: one "key = value" file for both programs. */
+#ifndef MAILSOCK_CONFIG_H
+#define MAILSOCK_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cidr.h"
+
+#define CONFIG_MAX_DOMAINS 64
+#define CONFIG_MAX_NETWORKS 64
+#define CONFIG_NAME_MAX 256     /* a domain name, with room for the NUL */
+#define CONFIG_PATH_MAX 1024
+
+enum log_level { LOG_LEVEL_ERROR, LOG_LEVEL_INFO, LOG_LEVEL_DEBUG };
+
+struct config {
+	char hostname[CONFIG_NAME_MAX];
+	char domains[CONFIG_MAX_DOMAINS][CONFIG_NAME_MAX];
+	size_t n_domains;
+	char mail_root[CONFIG_PATH_MAX];
+	char queue_dir[CONFIG_PATH_MAX];
+	struct cidr relay_networks[CONFIG_MAX_NETWORKS];
+	size_t n_relay_networks;
+	uint64_t max_message_size;
+	unsigned max_recipients;
+	unsigned timeout;               /* seconds */
+	unsigned max_errors;
+	enum log_level log_level;
+};
+
+/* Defaults of every key (hostname from gethostname(2), no DNS). */
+void config_init(struct config *cfg);
+
+/* Read FILE.  When must_exist is false a missing file means "all defaults".
+ * On error: -1 and a message "FILE:LINE: key: reason" in err. */
+int config_load_file(struct config *cfg, const char *path, bool must_exist,
+                     char *err, size_t errlen);
+
+/* Apply one "key=value" (a -o option).  origin names it in messages. */
+int config_set(struct config *cfg, const char *key_value, const char *origin,
+               unsigned line, char *err, size_t errlen);
+
+/* Fill the defaults that depend on other keys (domains = hostname). */
+void config_finish(struct config *cfg);
+
+/* Is domain (any case) one of the local domains? */
+bool config_is_local_domain(const struct config *cfg, const char *domain);
+
+#endif
