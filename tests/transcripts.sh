@@ -1,0 +1,6 @@
+#!/bin/sh
+# Run every transcript under tests/transcripts through smtpd-session.
+# VALGRIND="valgrind --error-exitcode=99 -q" runs each session under valgrind.
+: "${top_srcdir:=$(dirname "$0")/..}" "${top_builddir:=.}" "${PYTHON3:=/usr/bin/python3}"
+exec "$PYTHON3" "$top_srcdir/tests/transcript.py" "$top_builddir/smtpd-session/smtpd-session" \
+	"$top_srcdir"/tests/transcripts/*.t

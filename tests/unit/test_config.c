@@ -1,0 +1,92 @@
+/* Unit tests for common/config.c: keys, values, files and errors. */
+#include "config.h"
+#include "check.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static char err[1200];
+
+static int set(struct config *cfg, const char *kv)
+{
+	return config_set(cfg, kv, "-o", 0, err, sizeof err);
+}
+
+static void test_defaults(void)
+{
+	struct config cfg;
+
+	config_init(&cfg);
+	config_finish(&cfg);
+	CHECK(cfg.max_message_size == 33554432);
+	CHECK(cfg.max_recipients == 100 && cfg.timeout == 300 && cfg.max_errors == 20);
+	CHECK(strcmp(cfg.mail_root, "/var/mail/mailsock") == 0);
+	CHECK(strcmp(cfg.queue_dir, "/var/spool/mailsock") == 0);
+	CHECK(cfg.n_domains == 1 && strcmp(cfg.domains[0], cfg.hostname) == 0);
+	CHECK(cfg.n_relay_networks == 2 && cfg.log_level == LOG_LEVEL_INFO);
+}
+
+static void test_values(void)
+{
+	struct config cfg;
+
+	config_init(&cfg);
+	CHECK(set(&cfg, "hostname=mx.example.org") == 0);
+	CHECK(set(&cfg, "domains =  example.org   Example.NET ") == 0 && cfg.n_domains == 2);
+	CHECK(config_is_local_domain(&cfg, "EXAMPLE.org") && config_is_local_domain(&cfg, "example.net"));
+	CHECK(!config_is_local_domain(&cfg, "sub.example.org"));
+	CHECK(set(&cfg, "max_message_size = 10M") == 0 && cfg.max_message_size == 10485760);
+	CHECK(set(&cfg, "timeout = 2m") == 0 && cfg.timeout == 120);
+	CHECK(set(&cfg, "relay_networks =") == 0 && cfg.n_relay_networks == 0);
+	CHECK(set(&cfg, "relay_networks = 10.0.0.0/8 fd00::/8") == 0 && cfg.n_relay_networks == 2);
+	CHECK(set(&cfg, "log_level = debug") == 0 && cfg.log_level == LOG_LEVEL_DEBUG);
+}
+
+static void test_errors(void)
+{
+	struct config cfg;
+
+	config_init(&cfg);
+	CHECK(set(&cfg, "nonsense = 1") < 0 && strstr(err, "unknown key \"nonsense\""));
+	CHECK(set(&cfg, "no equals sign") < 0 && strstr(err, "key = value"));
+	CHECK(set(&cfg, "max_recipients = 99") < 0 && strstr(err, "max_recipients"));
+	CHECK(set(&cfg, "max_errors = 9") < 0);
+	CHECK(set(&cfg, "max_message_size = 12Q") < 0);
+	CHECK(set(&cfg, "max_message_size = -1") < 0);
+	CHECK(set(&cfg, "max_message_size = 99999999999999999999999") < 0);
+	CHECK(set(&cfg, "timeout = 0") < 0);
+	CHECK(set(&cfg, "mail_root = relative/path") < 0 && strstr(err, "absolute"));
+	CHECK(set(&cfg, "relay_networks = 10.0.0.0/40") < 0);
+	CHECK(set(&cfg, "hostname = bad_host") < 0);
+	CHECK(set(&cfg, "domains = a/b") < 0);
+	CHECK(set(&cfg, "log_level = loud") < 0);
+}
+
+static void test_file(void)
+{
+	char path[] = "/tmp/mailsock-config-XXXXXX";
+	int fd = mkstemp(path);
+	const char text[] = "# a comment\n\nhostname = mx.example.org\n  domains=example.org\nbogus = 1\n";
+	struct config cfg;
+
+	CHECK(fd >= 0 && write(fd, text, sizeof text - 1) == (ssize_t)(sizeof text - 1));
+	close(fd);
+	config_init(&cfg);
+	CHECK(config_load_file(&cfg, path, true, err, sizeof err) < 0);
+	CHECK(strstr(err, ":5: unknown key \"bogus\"") != NULL);
+	CHECK(strcmp(cfg.hostname, "mx.example.org") == 0);
+	unlink(path);
+	config_init(&cfg);
+	CHECK(config_load_file(&cfg, path, false, err, sizeof err) == 0);   /* default path may be absent */
+	CHECK(config_load_file(&cfg, path, true, err, sizeof err) < 0);     /* -c FILE must exist */
+}
+
+int main(void)
+{
+	test_defaults();
+	test_values();
+	test_errors();
+	test_file();
+	return check_summary();
+}
