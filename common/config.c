@@ -5,6 +5,7 @@
  * names the file, the line and the key. */
 #include "config.h"
 #include "address.h"
+#include "fsutil.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -19,16 +20,6 @@ struct key {
 	const char *name;
 	parse_fn parse;
 };
-
-static bool copy_string(char *dst, size_t size, const char *value)
-{
-	size_t len = strlen(value);
-
-	if (len >= size)
-		return false;
-	memcpy(dst, value, len + 1);
-	return true;
-}
 
 /* An unsigned decimal number with an optional unit suffix. */
 static const char *parse_number(const char *value, const char *units,
@@ -90,7 +81,7 @@ static const char *parse_hostname(struct config *cfg, const char *value)
 {
 	if (!domain_is_valid(value, strlen(value), false))
 		return "not a valid host name";
-	copy_string(cfg->hostname, sizeof cfg->hostname, value);
+	string_copy(cfg->hostname, sizeof cfg->hostname, value);
 	return NULL;
 }
 
@@ -123,7 +114,7 @@ static const char *parse_path(char *dst, const char *value)
 {
 	if (value[0] != '/')
 		return "must be an absolute path";
-	if (!copy_string(dst, CONFIG_PATH_MAX, value))
+	if (!string_copy(dst, CONFIG_PATH_MAX, value))
 		return "path too long";
 	return NULL;
 }
@@ -216,9 +207,9 @@ void config_init(struct config *cfg)
 	memset(cfg, 0, sizeof *cfg);
 	if (gethostname(cfg->hostname, sizeof cfg->hostname - 1) < 0 ||
 	    !domain_is_valid(cfg->hostname, strlen(cfg->hostname), false))
-		copy_string(cfg->hostname, sizeof cfg->hostname, "localhost");
-	copy_string(cfg->mail_root, sizeof cfg->mail_root, "/var/mail/mailsock");
-	copy_string(cfg->queue_dir, sizeof cfg->queue_dir, "/var/spool/mailsock");
+		string_copy(cfg->hostname, sizeof cfg->hostname, "localhost");
+	string_copy(cfg->mail_root, sizeof cfg->mail_root, "/var/mail/mailsock");
+	string_copy(cfg->queue_dir, sizeof cfg->queue_dir, "/var/spool/mailsock");
 	parse_relay_networks(cfg, "127.0.0.0/8 ::1/128");
 	cfg->max_message_size = 33554432;
 	cfg->max_recipients = 100;
@@ -230,7 +221,7 @@ void config_init(struct config *cfg)
 void config_finish(struct config *cfg)
 {
 	if (cfg->n_domains == 0) {
-		copy_string(cfg->domains[0], CONFIG_NAME_MAX, cfg->hostname);
+		string_copy(cfg->domains[0], CONFIG_NAME_MAX, cfg->hostname);
 		cfg->n_domains = 1;
 	}
 }
@@ -257,7 +248,7 @@ int config_set(struct config *cfg, const char *key_value, const char *origin,
 	else
 		snprintf(where, sizeof where, "%s", origin);
 
-	if (!copy_string(buf, sizeof buf, key_value)) {
+	if (!string_copy(buf, sizeof buf, key_value)) {
 		snprintf(err, errlen, "%s: line too long", where);
 		return -1;
 	}

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -76,4 +77,14 @@ void close_quietly(int fd)
 	if (fd >= 0)
 		close(fd);
 	errno = saved;
+}
+
+bool string_copy(char *dst, size_t size, const char *src)
+{
+	size_t len = strlen(src);
+
+	if (len >= size)
+		return false;
+	memcpy(dst, src, len + 1);
+	return true;
 }

@@ -2,6 +2,7 @@
 #ifndef MAILSOCK_FSUTIL_H
 #define MAILSOCK_FSUTIL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -19,6 +20,10 @@ int mkdir_at(int dirfd, const char *path, mode_t mode);
 
 /* Copy the whole of src_fd (from offset 0) to dst_fd. 0 or -1 (errno). */
 int copy_fd(int src_fd, int dst_fd);
+
+/* Copy the string src into dst of size; false (dst untouched) if it does
+ * not fit. */
+bool string_copy(char *dst, size_t size, const char *src);
 
 /* close(2) that keeps errno of an earlier failure. */
 void close_quietly(int fd);

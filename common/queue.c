@@ -118,16 +118,6 @@ int envelope_add_rcpt(struct envelope *env, enum rcpt_state state, const char *a
 	return 0;
 }
 
-static bool copy_fixed(char *dst, size_t size, const char *value)
-{
-	size_t len = strlen(value);
-
-	if (len >= size)
-		return false;
-	memcpy(dst, value, len + 1);
-	return true;
-}
-
 static bool parse_time(const char *value, time_t *out)
 {
 	char *end;
@@ -160,13 +150,13 @@ static int parse_line(struct envelope *env, const char *key, const char *value)
 	if (strcmp(key, "version") == 0)
 		ok = strcmp(value, "1") == 0;
 	else if (strcmp(key, "id") == 0)
-		ok = copy_fixed(env->id, sizeof env->id, value);
+		ok = string_copy(env->id, sizeof env->id, value);
 	else if (strcmp(key, "arrival") == 0)
 		ok = parse_time(value, &env->arrival);
 	else if (strcmp(key, "peer") == 0)
-		ok = copy_fixed(env->peer, sizeof env->peer, value);
+		ok = string_copy(env->peer, sizeof env->peer, value);
 	else if (strcmp(key, "helo") == 0)
-		ok = copy_fixed(env->helo, sizeof env->helo, value);
+		ok = string_copy(env->helo, sizeof env->helo, value);
 	else if (strcmp(key, "sender") == 0)
 		ok = (free(env->sender), env->sender = strdup(value)) != NULL;
 	else if (strcmp(key, "body") == 0)

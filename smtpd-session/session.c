@@ -296,6 +296,20 @@ static void refuse_rcpt(struct session *s, const char *to, const char *reason,
 	reply(s, code, ecode, "%s", text);
 }
 
+/* How each target verdict is answered (indexed by enum target_verdict). */
+static const struct refusal {
+	const char *reason;
+	int code;
+	const char *ecode;
+	const char *text;
+} refusals[] = {
+	[TARGET_UNKNOWN_USER] = { "unknown-user", 550, "5.1.1", "No such user here" },
+	[TARGET_BAD_LOCAL] = { "bad-local-part", 553, "5.1.3", "Mailbox name not allowed" },
+	[TARGET_RELAY_DENIED] = { "relay-denied", 554, "5.7.1", "Relay access denied" },
+	[TARGET_ROUTE_DENIED] = { "source-route", 554, "5.7.1", "Source routes are not accepted" },
+	[TARGET_TEMPFAIL] = { "local-trouble", 451, "4.3.0", "Mailbox unavailable, try again later" },
+};
+
 /* Parse "TO:<path>" (or the bare "<postmaster>") into a target. */
 static bool rcpt_target(struct session *s, const char *path, struct target *t)
 {
@@ -332,25 +346,10 @@ static bool rcpt_target(struct session *s, const char *path, struct target *t)
 		refuse_rcpt(s, path, "parameter", 555, "5.5.4", "RCPT parameters not supported");
 		return false;
 	}
-	switch (v) {
-	case TARGET_OK:
+	if (v == TARGET_OK)
 		return true;
-	case TARGET_UNKNOWN_USER:
-		refuse_rcpt(s, t->address, "unknown-user", 550, "5.1.1", "No such user here");
-		break;
-	case TARGET_BAD_LOCAL:
-		refuse_rcpt(s, t->address, "bad-local-part", 553, "5.1.3", "Mailbox name not allowed");
-		break;
-	case TARGET_RELAY_DENIED:
-		refuse_rcpt(s, t->address, "relay-denied", 554, "5.7.1", "Relay access denied");
-		break;
-	case TARGET_ROUTE_DENIED:
-		refuse_rcpt(s, t->address, "source-route", 554, "5.7.1", "Source routes are not accepted");
-		break;
-	case TARGET_TEMPFAIL:
-		refuse_rcpt(s, t->address, "local-trouble", 451, "4.3.0", "Mailbox unavailable, try again later");
-		break;
-	}
+	const struct refusal *r = &refusals[v];
+	refuse_rcpt(s, t->address, r->reason, r->code, r->ecode, r->text);
 	return false;
 }
 
