@@ -84,7 +84,14 @@ static bool any_delivered(const struct job_rcpt *jobs, size_t n)
 	return false;
 }
 
-/* Recipients of one domain share a route and a transaction. */
+/* Recipients of one domain share a route and a transaction; with a
+ * smarthost, all of them do. */
+static bool same_route(const struct config *cfg, const char *a, const char *b)
+{
+	return cfg->smarthost[0] || strcasecmp(a, b) == 0;
+}
+
+
 static void deliver_domain(struct work *w, const char *domain, struct job_rcpt *group,
                            size_t k)
 {
@@ -125,7 +132,7 @@ static void deliver_all(struct work *w)
 		const char *domain = domain_of(w->jobs[i].address);
 		size_t k = 0;
 		for (size_t j = i; j < w->n; j++)
-			if (!done[j] && strcasecmp(domain_of(w->jobs[j].address), domain) == 0) {
+			if (!done[j] && same_route(w->rn->cfg, domain_of(w->jobs[j].address), domain)) {
 				done[j] = true;
 				members[k] = j;
 				group[k++] = w->jobs[j];

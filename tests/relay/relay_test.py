@@ -1,0 +1,605 @@
+#!/usr/bin/python3
+"""smtp-relay against real parts, inside a private network namespace.
+
+tests/relay.sh starts this under `unshare --net`: the loopback device is
+ours, so receivers listen on port 25 of 127.0.0.x and fd00:99::5, and no
+traffic leaves the namespace.  Parts:
+
+  nsd              127.0.0.1@5353, zone tests/relay/test.zone
+  smtpd-session    127.0.0.4:25 under systemd-socket-activate (remote.test)
+  aiosmtpd sinks   127.0.0.5, .7, .8, .11-.13, [fd00:99::5], 127.0.0.10:2525
+  a black hole     127.0.0.9:25 accepts TCP and never greets
+
+Mail goes into the relay's queue through a real smtpd-session (a local
+session on a pipe, which may relay), then smtp-relay runs.  Each case gets a
+fresh queue and mail root.  Prints PASS/FAIL lines and "N passed, N failed".
+"""
+import asyncio
+import email
+import email.policy
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import traceback
+
+from aiosmtpd.controller import Controller
+
+SRC = os.environ["top_srcdir"]
+BUILD = os.environ["top_builddir"]
+RELAY = os.path.join(BUILD, "smtp-relay", "smtp-relay")
+SESSION = os.path.join(BUILD, "smtpd-session", "smtpd-session")
+DNS_PORT = 5353
+
+LAST_LOG = None
+children = []          # Popen objects of long-running parts, killed at exit
+
+
+def stop_children():
+    for p in children:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+
+
+def on_signal(signum, _frame):
+    stop_children()
+    sys.exit(128 + signum)
+
+
+def sh(*args):
+    subprocess.run(args, check=True)
+
+
+# ---- receivers ------------------------------------------------------------
+
+class Sink:
+    """An aiosmtpd handler with failure injection by local part:
+    reject*  -> 550 5.1.1 at RCPT          defer*  -> 450 once, then accepted
+    tempfail* -> 451 at RCPT, always       slow mode -> DATA hangs, then 451
+    """
+
+    def __init__(self, name):
+        self.name = name
+        self.reset()
+
+    def reset(self):
+        self.messages = []
+        self.deferred = set()
+        self.slow = False
+        self.data_delay = 0.0
+        self.in_data = threading.Event()
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        local = address.split("@")[0]
+        if local.startswith("reject"):
+            return "550 5.1.1 no such user here"
+        if local.startswith("tempfail"):
+            return "451 4.3.0 temporary trouble"
+        if local.startswith("defer") and address not in self.deferred:
+            self.deferred.add(address)
+            return "450 4.2.0 mailbox busy, try again later"
+        envelope.rcpt_tos.append(address)
+        return "250 2.1.5 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        self.in_data.set()
+        if self.slow:
+            await asyncio.sleep(20)
+            return "451 4.3.0 too slow"
+        if self.data_delay:
+            await asyncio.sleep(self.data_delay)
+        self.messages.append((envelope.mail_from, list(envelope.rcpt_tos),
+                              envelope.original_content))
+        return "250 2.0.0 Ok: queued"
+
+
+SINKS = {
+    "backup": ("127.0.0.5", 25), "real": ("127.0.0.7", 25), "aonly": ("127.0.0.8", 25),
+    "smart": ("127.0.0.10", 2525), "a.tie": ("127.0.0.11", 25),
+    "b.tie": ("127.0.0.12", 25), "c.tie": ("127.0.0.13", 25), "v6": ("fd00:99::5", 25),
+}
+sinks = {}
+
+
+def start_sinks():
+    for name, (host, port) in SINKS.items():
+        handler = Sink(name)
+        ctl = Controller(handler, hostname=host, port=port, ready_timeout=5)
+        ctl.start()
+        sinks[name] = (handler, ctl)
+
+
+def start_black_hole():
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.bind(("127.0.0.9", 25))
+    s.listen(16)
+    return s            # never accepted: connects succeed, no greeting
+
+
+def wait_port(host, port, timeout=5):
+    end = time.time() + timeout
+    while time.time() < end:
+        try:
+            socket.create_connection((host, port), timeout=0.5).close()
+            return
+        except OSError:
+            time.sleep(0.02)
+    raise RuntimeError(f"{host}:{port} never listened")
+
+
+def start_remote_session(top):
+    """A second smtpd-session, the MX of remote.test, on 127.0.0.4:25."""
+    conf = os.path.join(top, "remote.conf")
+    mail = os.path.join(top, "remote-mail")
+    os.makedirs(os.path.join(mail, "remote.test", "bob", "new"))
+    for sub in ("tmp", "cur"):
+        os.makedirs(os.path.join(mail, "remote.test", "bob", sub))
+    with open(conf, "w") as f:
+        f.write(f"hostname = mx1.remote.test\ndomains = remote.test\nmail_root = {mail}\n"
+                f"queue_dir = {top}/remote-queue\nrelay_networks =\n")
+    p = subprocess.Popen(["systemd-socket-activate", "--accept", "--inetd", "-l",
+                          "127.0.0.4:25", SESSION, "-c", conf],
+                         stdout=subprocess.DEVNULL, stderr=open(os.path.join(top, "remote.log"), "w"))
+    children.append(p)
+    wait_port("127.0.0.4", 25)
+    return mail
+
+
+def start_nsd(top):
+    zone = os.path.join(top, "test.zone")
+    shutil.copy(os.path.join(SRC, "tests", "relay", "test.zone"), zone)
+    conf = os.path.join(top, "nsd.conf")
+    with open(conf, "w") as f:
+        f.write(f"""server:
+  ip-address: 127.0.0.1@{DNS_PORT}
+  username: ""
+  chroot: ""
+  database: ""
+  zonesdir: "{top}"
+  pidfile: "{top}/nsd.pid"
+  logfile: "{top}/nsd.log"
+  xfrdfile: "{top}/xfrd.state"
+  xfrdir: "{top}"
+  zonelistfile: "{top}/zone.list"
+  verbosity: 1
+remote-control:
+  control-enable: no
+zone:
+  name: test
+  zonefile: "{zone}"
+""")
+    p = subprocess.Popen(["nsd", "-d", "-c", conf], stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL)
+    children.append(p)
+    end = time.time() + 5
+    q = b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x04test\x00\x00\x06\x00\x01"
+    while time.time() < end:
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.settimeout(0.2)
+        try:
+            s.sendto(q, ("127.0.0.1", DNS_PORT))
+            if s.recv(512)[:2] == b"\x12\x34":
+                return
+        except OSError:
+            time.sleep(0.05)
+        finally:
+            s.close()
+    raise RuntimeError("nsd did not answer")
+
+
+# ---- the relay's side -----------------------------------------------------
+
+class Case:
+    """A fresh queue, mail root and config for one test."""
+
+    def __init__(self, top, name, extra=""):
+        self.dir = os.path.join(top, name)
+        self.queue = os.path.join(self.dir, "queue")
+        self.mail = os.path.join(self.dir, "mail")
+        os.makedirs(self.dir)
+        for user in ("alice", "postmaster"):
+            for sub in ("tmp", "new", "cur"):
+                os.makedirs(os.path.join(self.mail, "local.test", user, sub))
+        self.conf = os.path.join(self.dir, "mailsock.conf")
+        with open(self.conf, "w") as f:
+            f.write(f"""# smtp-relay test: {name}
+hostname = relay.test
+domains = local.test
+mail_root = {self.mail}
+queue_dir = {self.queue}
+nameservers = 127.0.0.1@{DNS_PORT}
+smtp_port = 25
+connect_timeout = 2s
+greeting_timeout = 2s
+command_timeout = 5s
+data_timeout = 10s
+log_level = debug
+{extra}""")
+        self.log = os.path.join(self.dir, "relay.log")
+        global LAST_LOG
+        LAST_LOG = self.log
+
+    def submit(self, sender, rcpts, body="Subject: test\n\nHello.\n"):
+        """Queue a message through a real smtpd-session on a pipe."""
+        lines = ["EHLO client.local.test", f"MAIL FROM:<{sender}>"]
+        lines += [f"RCPT TO:<{r}>" for r in rcpts]
+        lines += ["DATA"] + body.rstrip("\n").split("\n") + [".", "QUIT"]
+        script = "".join(l + "\r\n" for l in lines).encode()
+        out = subprocess.run([SESSION, "-c", self.conf], input=script, capture_output=True,
+                             timeout=20).stdout.decode()
+        assert "queued as" in out, out
+        return out.split("queued as ")[1].split()[0]
+
+    def relay(self, *args, timeout=60):
+        with open(self.log, "a") as log:
+            r = subprocess.run([RELAY, "-c", self.conf, *args], stdout=subprocess.PIPE,
+                               stderr=log, timeout=timeout)
+        return r
+
+    def start_relay(self, *args):
+        log = open(self.log, "a")
+        p = subprocess.Popen([RELAY, "-c", self.conf, *args], stdout=subprocess.DEVNULL, stderr=log)
+        children.append(p)
+        return p
+
+    def entries(self):
+        return sorted(os.listdir(os.path.join(self.queue, "env")))
+
+    def envelope(self, qid):
+        with open(os.path.join(self.queue, "env", qid)) as f:
+            return f.read()
+
+    def maildir(self, user, domain="local.test"):
+        d = os.path.join(self.mail, domain, user, "new")
+        return [open(os.path.join(d, n), "rb").read() for n in sorted(os.listdir(d))]
+
+
+def check(cond, what):
+    if not cond:
+        raise AssertionError(what)
+
+
+def delivered(sink):
+    return sinks[sink][0].messages
+
+
+def reset_sinks():
+    for handler, _ in sinks.values():
+        handler.reset()
+
+
+def parse_dsn(raw):
+    msg = email.message_from_bytes(raw, policy=email.policy.default)
+    check(msg.get_content_type() == "multipart/report", "DSN is multipart/report")
+    check(msg.get_param("report-type") == "delivery-status", "report-type=delivery-status")
+    parts = list(msg.iter_parts())
+    check(len(parts) == 3, f"DSN has 3 parts, not {len(parts)}")
+    check(parts[0].get_content_type() == "text/plain", "first part is human-readable")
+    check(parts[1].get_content_type() == "message/delivery-status", "second part is the report")
+    check(parts[2].get_content_type() == "text/rfc822-headers", "third part: original headers")
+    # message/delivery-status: a list of header blocks, first per-message, then per-recipient
+    blocks = parts[1].get_payload()
+    per_rcpt = [b for b in blocks if b.get("Final-Recipient")]
+    return msg, parts, blocks[0], per_rcpt
+
+
+# ---- the cases ------------------------------------------------------------
+
+def test_best_mx_end_to_end(top):
+    """best MX is a second smtpd-session: byte-exact, one more Received"""
+    c = Case(top, "best_mx")
+    body = ("Subject: end to end\nFrom: alice@local.test\n\n"
+            ".leading dot survives dot-stuffing\n..two dots\nline\n\nlast line\n")
+    qid = c.submit("alice@local.test", ["bob@remote.test"], body)
+    queued = open(os.path.join(c.queue, "msg", qid), "rb").read()
+    r = c.relay()
+    check(r.returncode == 0, f"relay exit {r.returncode}")
+    check(c.entries() == [], "entry removed after delivery")
+    check(not os.path.exists(os.path.join(c.queue, "msg", qid)), "message file removed")
+    got = [open(os.path.join(REMOTE_MAIL, "remote.test/bob/new", n), "rb").read()
+           for n in os.listdir(os.path.join(REMOTE_MAIL, "remote.test/bob/new"))]
+    mine = [g for g in got if qid.encode() in g]
+    check(len(mine) == 1, f"one copy in the remote Maildir, got {len(mine)}")
+    remote = mine[0]
+    check(remote.startswith(b"Return-Path: <alice@local.test>\n"), "remote Return-Path")
+    # strip the remote's Return-Path and its Received field: the rest is ours, byte for byte
+    lines = remote.split(b"\n")
+    check(lines[1].startswith(b"Received: from relay.test"), f"remote Received: {lines[1]!r}")
+    i = 2
+    while lines[i].startswith(b"\t"):
+        i += 1
+    rest = b"\n".join(lines[i:])
+    ours = queued.split(b"\n", 1)[1]           # without our Return-Path
+    check(rest == ours, "message byte-exact after the new Received field")
+    check(remote.count(b"\nReceived:") == queued.count(b"\nReceived:") + 1, "one more Received")
+    check(delivered("backup") == [], "backup MX not used")
+
+
+def test_failover_refused(top):
+    """first MX refuses the connection: the next one gets the mail"""
+    c = Case(top, "failover_refused")
+    c.submit("alice@local.test", ["carol@failover.test"])
+    c.relay()
+    check(len(delivered("real")) == 1, "delivered by the second MX")
+    check(c.entries() == [], "entry removed")
+
+
+def test_failover_timeout(top):
+    """first MX never greets: greeting timeout, then the next MX"""
+    c = Case(top, "failover_timeout")
+    c.submit("alice@local.test", ["carol@slowmx.test"])
+    t = time.time()
+    c.relay()
+    check(len(delivered("real")) == 1, "delivered by the second MX")
+    check(time.time() - t < 15, "timeout honoured")
+    check(c.entries() == [], "entry removed")
+
+
+def test_deferral_then_success(top):
+    """450 on RCPT: deferred with a retry time, delivered by a later run"""
+    c = Case(top, "deferral")
+    qid = c.submit("alice@local.test", ["defer-dan@real.test"])
+    c.relay()
+    check(c.entries() == [qid], "entry kept after 450")
+    env = c.envelope(qid)
+    check("rcpt pending defer-dan@real.test" in env, "recipient still pending")
+    check("rcpt-error 450 4.2.0 mx.real.test" in env, f"error recorded: {env}")
+    check("attempts 1" in env, "attempt counted")
+    nxt = int(env.split("\nnext ")[1].split()[0])
+    check(nxt >= time.time() + 200, "next attempt minutes later (retry_min 5m)")
+    listing = c.relay("-l").stdout.decode()
+    check(qid in listing and "defer-dan@real.test" in listing and "450 4.2.0" in listing,
+          f"-l lists the entry: {listing}")
+    c.relay()                                   # not due yet: nothing happens
+    check(delivered("real") == [], "not retried before it is due")
+    c.relay("-f")
+    check(len(delivered("real")) == 1, "delivered on the flush run")
+    check(c.entries() == [], "entry removed")
+    check(c.maildir("alice") == [], "no bounce")
+
+
+def test_permanent_failure_dsn(top):
+    """550 for one of two recipients: one DSN in the sender's Maildir"""
+    c = Case(top, "permanent")
+    qid = c.submit("alice@local.test", ["reject-x@real.test", "ok@real.test"],
+                   "Subject: doomed\nMessage-ID: <doomed@local.test>\n\nbody\n")
+    c.relay()
+    check(c.entries() == [], "entry removed")
+    check([m[1] for m in delivered("real")] == [["ok@real.test"]], "the good recipient got it")
+    dsns = c.maildir("alice")
+    check(len(dsns) == 1, f"one DSN, got {len(dsns)}")
+    msg, parts, per_msg, per_rcpt = parse_dsn(dsns[0])
+    check(dsns[0].startswith(b"Return-Path: <>\n"), "DSN has a null return path")
+    check("MAILER-DAEMON@relay.test" in msg["From"], "from bounce_sender")
+    check(per_msg["Reporting-MTA"] == "dns; relay.test", "Reporting-MTA")
+    check(len(per_rcpt) == 1, "one failed recipient reported")
+    b = per_rcpt[0]
+    check(b["Final-Recipient"] == "rfc822; reject-x@real.test", b["Final-Recipient"])
+    check(b["Action"] == "failed", "Action: failed")
+    check(b["Status"] == "5.1.1", f"Status {b['Status']}")
+    check(b["Remote-MTA"] == "dns; mx.real.test", f"Remote-MTA {b['Remote-MTA']}")
+    check("550" in b["Diagnostic-Code"], "Diagnostic-Code")
+    check("Message-ID: <doomed@local.test>" in parts[2].get_content(), "original headers")
+    check(qid in parts[0].get_content(), "human part names the queue id")
+
+
+def test_null_mx(top):
+    """null MX: immediate DSN with 5.1.10, no connection"""
+    c = Case(top, "nullmx")
+    c.submit("alice@local.test", ["x@nullmx.test"])
+    c.relay()
+    check(c.entries() == [], "entry removed at once")
+    dsns = c.maildir("alice")
+    check(len(dsns) == 1, "one DSN")
+    _, _, _, per_rcpt = parse_dsn(dsns[0])
+    check(per_rcpt[0]["Status"] == "5.1.10", per_rcpt[0]["Status"])
+
+
+def test_nxdomain(top):
+    """NXDOMAIN: permanent, DSN"""
+    c = Case(top, "nxdomain")
+    c.submit("alice@local.test", ["x@nosuch.test"])
+    c.relay()
+    check(c.entries() == [], "entry removed")
+    _, _, _, per_rcpt = parse_dsn(c.maildir("alice")[0])
+    check(per_rcpt[0]["Status"] == "5.1.2", per_rcpt[0]["Status"])
+
+
+def test_null_sender_not_bounced(top):
+    """a message from <> that fails for good is dropped, never bounced"""
+    c = Case(top, "nullsender")
+    c.submit("", ["reject-y@real.test"])
+    c.relay()
+    check(c.entries() == [], "entry removed")
+    check(c.maildir("alice") == [] and c.maildir("postmaster") == [], "no DSN anywhere")
+    check(delivered("real") == [], "nothing delivered")
+    check("suppressed" in open(c.log).read(), "logged")
+
+
+def test_foreign_sender_dsn_queued(top):
+    """a foreign sender's DSN goes through the queue, from <>"""
+    c = Case(top, "foreign_dsn")
+    c.submit("carol@elsewhere.test", ["reject-z@real.test"])
+    c.relay()
+    entries = c.entries()
+    check(len(entries) == 1, f"the DSN is queued: {entries}")
+    env = c.envelope(entries[0])
+    check("\nsender \n" in env and "rcpt pending carol@elsewhere.test" in env, env)
+    c.relay()
+    check(c.entries() == [], "DSN delivered")
+    got = delivered("real")
+    check(len(got) == 1 and got[0][0] in ("", "<>"), f"sent from <>: {got}")
+    parse_dsn(got[0][2])
+
+
+def test_expiry_dsn(top):
+    """still deferred after queue_lifetime: DSN with 4.4.7"""
+    c = Case(top, "expiry", "queue_lifetime = 1s\n")
+    c.submit("alice@local.test", ["tempfail-t@real.test"])
+    time.sleep(1.2)
+    c.relay()
+    check(c.entries() == [], "entry removed")
+    _, _, _, per_rcpt = parse_dsn(c.maildir("alice")[0])
+    check(per_rcpt[0]["Status"] == "4.4.7", per_rcpt[0]["Status"])
+    check(per_rcpt[0]["Action"] == "failed", "Action: failed")
+
+
+def test_smarthost(top):
+    """smarthost: everything to one host:port, no MX"""
+    c = Case(top, "smarthost", "smarthost = 127.0.0.10:2525\n")
+    c.submit("alice@local.test", ["a@remote.test", "b@nosuch.test"])
+    c.relay()
+    check(c.entries() == [], "entry removed")
+    got = delivered("smart")
+    check(len(got) == 1 and sorted(got[0][1]) == ["a@remote.test", "b@nosuch.test"],
+          f"one transaction with both: {got}")
+
+
+def test_routes(top):
+    """A-only domain, IPv6-only MX, CNAME domain, CNAME MX target, MX without address"""
+    c = Case(top, "routes")
+    c.submit("alice@local.test", ["a@aonly.test", "b@v6only.test", "c@cname.test",
+                                  "d@mxcname.test", "e@noaddr.test"])
+    c.relay()
+    check(c.entries() == [], f"entry removed: {open(c.log).read()}")
+    check(len(delivered("aonly")) == 1, "implicit MX")
+    check(len(delivered("v6")) == 1, "IPv6 MX")
+    rcpts = sorted(r for m in delivered("real") for r in m[1])
+    check(rcpts == ["c@cname.test", "d@mxcname.test", "e@noaddr.test"], rcpts)
+
+
+def test_no_address_deferred(top):
+    """the only MX has no address: deferred, not lost"""
+    c = Case(top, "noaddr")
+    qid = c.submit("alice@local.test", ["x@noaddronly.test"])
+    c.relay()
+    check(c.entries() == [qid], "entry kept")
+    check("4.4.4" in c.envelope(qid), c.envelope(qid))
+
+
+def test_self_mx_loop(top):
+    """this host is the best MX: 5.4.6, never the worse MX"""
+    c = Case(top, "selfmx")
+    c.submit("alice@local.test", ["x@selfmx.test"])
+    c.relay()
+    check(delivered("real") == [], "worse MX not used")
+    _, _, _, per_rcpt = parse_dsn(c.maildir("alice")[0])
+    check(per_rcpt[0]["Status"] == "5.4.6", per_rcpt[0]["Status"])
+
+
+def test_tie_random(top):
+    """equal preference: both hosts used over many messages, the worse never"""
+    c = Case(top, "tie", "max_parallel = 1\n")
+    for i in range(16):
+        c.submit("alice@local.test", [f"u{i}@tie.test"])
+    c.relay()
+    check(c.entries() == [], "all delivered")
+    a, b = len(delivered("a.tie")), len(delivered("b.tie"))
+    check(a + b == 16 and a > 0 and b > 0, f"spread over the tie: {a} and {b}")
+    check(delivered("c.tie") == [], "worse preference unused")
+
+
+def test_overlapping_runs(top):
+    """two runs at once: every message delivered exactly once"""
+    c = Case(top, "overlap", "max_parallel = 2\n")
+    for i in range(6):
+        c.submit("alice@local.test", [f"o{i}@real.test"])
+    sinks["real"][0].data_delay = 0.3
+    p1 = c.start_relay()
+    p2 = c.start_relay()
+    check(p1.wait(60) == 0 and p2.wait(60) == 0, "both runs exit 0")
+    rcpts = sorted(r for m in delivered("real") for r in m[1])
+    check(rcpts == sorted(f"o{i}@real.test" for i in range(6)), f"exactly once each: {rcpts}")
+    check(c.entries() == [], "all removed")
+
+
+def test_sigkill_mid_delivery(top):
+    """SIGKILL while the server holds the data: the next run delivers"""
+    c = Case(top, "sigkill")
+    qid = c.submit("alice@local.test", ["k@real.test"])
+    handler = sinks["real"][0]
+    handler.slow = True
+    p = c.start_relay()
+    check(handler.in_data.wait(20), "relay reached DATA")
+    p.kill()
+    p.wait()
+    check(c.entries() == [qid], "entry still queued after SIGKILL")
+    check(os.path.exists(os.path.join(c.queue, "msg", qid)), "message still there")
+    handler.reset()
+    c.relay("-f")
+    check(len(delivered("real")) == 1, "delivered by the next run")
+    check(c.entries() == [], "entry removed")
+
+
+def test_bad_config(top):
+    """an unknown key or a bad relay value: clear message, non-zero exit"""
+    c = Case(top, "badconfig", "smtp_port = 0\n")
+    r = subprocess.run([RELAY, "-c", c.conf], capture_output=True)
+    check(r.returncode != 0 and b"smtp_port" in r.stderr, r.stderr)
+    good = Case(top, "badconfig2")
+    r = subprocess.run([RELAY, "-c", good.conf, "-o", "nameservers=127.0.0.1@53 ::1@54"],
+                       capture_output=True)
+    check(r.returncode != 0 and b"same port" in r.stderr, r.stderr)
+    r = subprocess.run([RELAY, "-c", good.conf, "-o", "no_such_key=1"], capture_output=True)
+    check(r.returncode != 0 and b"no_such_key" in r.stderr, r.stderr)
+    r = subprocess.run([RELAY, "-c", good.conf, "-o", "smarthost=[::1]:2525", "-l"],
+                       capture_output=True)
+    check(r.returncode == 0 and b"queue is empty" in r.stdout, r)
+
+
+TESTS = [v for k, v in list(globals().items()) if k.startswith("test_")]
+
+
+def main():
+    global LAST_LOG
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    sh("ip", "link", "set", "lo", "up")
+    sh("ip", "addr", "add", "fd00:99::5/128", "dev", "lo", "nodad")
+    top = tempfile.mkdtemp(prefix="mailsock-relay.")
+    keep = os.environ.get("KEEP")
+    passed = failed = 0
+    try:
+        start_nsd(top)
+        global REMOTE_MAIL
+        REMOTE_MAIL = start_remote_session(top)
+        hole = start_black_hole()
+        start_sinks()
+        only = sys.argv[1:]
+        for t in TESTS:
+            if only and t.__name__ not in only:
+                continue
+            reset_sinks()
+            LAST_LOG = None
+            try:
+                t(top)
+                print(f"PASS: {t.__name__}: {t.__doc__}")
+                passed += 1
+            except Exception:
+                print(f"FAIL: {t.__name__}: {t.__doc__}")
+                traceback.print_exc(file=sys.stdout)
+                log = LAST_LOG
+                if log and os.path.exists(log):
+                    print("---- relay log ----\n" + open(log).read()[-4000:])
+                failed += 1
+        hole.close()
+        for _, ctl in sinks.values():
+            ctl.stop()
+    finally:
+        stop_children()
+        if keep:
+            print(f"kept {top}")
+        else:
+            shutil.rmtree(top, ignore_errors=True)
+    print(f"{passed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
