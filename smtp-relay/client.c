@@ -20,10 +20,20 @@
 struct peer {
 	const struct config *cfg;
 	const struct dest *dest;
+	struct addr dest_addr;
 	char addr[64];
 	struct conn conn;
 	bool pipelining, eightbit, smtputf8, size;
 	uint64_t max_size;
+	bool in_sync;        /* every reply read: the next transaction may follow */
+};
+
+#define CACHE_MAX 16
+
+/* Open sessions kept between messages, ready for RSET and the next MAIL. */
+struct client_cache {
+	struct peer *peers[CACHE_MAX];
+	size_t n;
 };
 
 static bool open_rcpt(const struct job_rcpt *r)
@@ -280,6 +290,7 @@ static void transaction(struct peer *p, const struct message *msg, struct job_rc
 	struct reply rep;
 	char line[600];
 
+	p->in_sync = true;
 	if (!peer_can_take(p, msg, utf8, &rep)) {
 		settle_all(p, rcpts, n, NULL, &rep);
 		return;
@@ -296,6 +307,7 @@ static void transaction(struct peer *p, const struct message *msg, struct job_rc
 		conn_puts(&p->conn, "DATA\r\n", p->cfg->command_timeout);
 	}
 	flush_and_read(p, &rep);
+	p->in_sync = !pipe;   /* with pipelining, RCPT and DATA replies are due */
 	if (!positive(&rep)) {
 		settle_all(p, rcpts, n, sent, &rep);
 		return;
@@ -306,6 +318,7 @@ static void transaction(struct peer *p, const struct message *msg, struct job_rc
 	if (!pipe)
 		conn_puts(&p->conn, "DATA\r\n", p->cfg->command_timeout);
 	flush_and_read(p, &rep);
+	p->in_sync = true;
 	if (k == 0) {
 		if (rep.code == 354)     /* nobody to send to: an empty message ends it */
 			command(p, ".", &rep, p->cfg->data_timeout);
@@ -315,10 +328,13 @@ static void transaction(struct peer *p, const struct message *msg, struct job_rc
 		settle_all(p, rcpts, n, accepted, &rep);
 		return;
 	}
-	if (send_body(p, msg) < 0 && !p->conn.broken)
+	p->in_sync = false;
+	if (send_body(p, msg) < 0 && !p->conn.broken) {
 		trouble(&rep, 451, "4.3.0", "cannot read the queued message");
-	else
+	} else {
 		conn_reply(&p->conn, &rep, p->cfg->data_timeout);
+		p->in_sync = rep.code != 0;
+	}
 	settle_all(p, rcpts, n, accepted, &rep);
 }
 
@@ -335,45 +351,135 @@ static void host_refused(struct peer *p, struct job_rcpt *rcpts, size_t n, struc
 	settle_all(p, rcpts, n, NULL, rep);
 }
 
-static void try_dest(const struct config *cfg, const struct dest *dest,
-                     const struct message *msg, struct job_rcpt *rcpts, size_t n,
-                     bool *sent, bool *accepted)
+static bool same_addr(const struct addr *a, const struct addr *b)
 {
-	struct peer p = { .cfg = cfg, .dest = dest };
-	struct reply rep;
-
-	addr_text(&dest->addr, p.addr, sizeof p.addr);
-	if (conn_open(&p.conn, &dest->addr, cfg->connect_timeout) < 0) {
-		trouble(&rep, 0, "4.4.1", p.conn.why);
-		settle_all(&p, rcpts, n, NULL, &rep);
-	} else if (hello(&p, &rep) < 0) {
-		host_refused(&p, rcpts, n, &rep);
-	} else {
-		transaction(&p, msg, rcpts, n, sent, accepted);
-		if (!p.conn.broken) {
-			conn_puts(&p.conn, "QUIT\r\n", 10);
-			conn_flush(&p.conn, 10);
-			conn_reply(&p.conn, &rep, 10);
-		}
-	}
-	conn_close(&p.conn);
+	return a->len == b->len && memcmp(&a->sa, &b->sa, a->len) == 0;
 }
 
-void client_deliver(const struct config *cfg, const struct route *route,
-                    const struct message *msg, struct job_rcpt *rcpts, size_t n)
+struct client_cache *client_cache_new(void)
+{
+	return calloc(1, sizeof(struct client_cache));
+}
+
+static void peer_close(struct peer *p, bool quit)
+{
+	struct reply rep;
+
+	if (quit && p->in_sync && !p->conn.broken) {
+		conn_puts(&p->conn, "QUIT\r\n", 10);
+		conn_flush(&p->conn, 10);
+		conn_reply(&p->conn, &rep, 10);
+	}
+	conn_close(&p->conn);
+	free(p);
+}
+
+void client_cache_close(struct client_cache *cache)
+{
+	if (!cache)
+		return;
+	for (size_t i = 0; i < cache->n; i++)
+		peer_close(cache->peers[i], true);
+	free(cache);
+}
+
+/* A cached session with dest's address, taken out of the cache and reset
+ * (RSET) for a new transaction, or NULL. */
+static struct peer *cache_take(struct client_cache *cache, const struct dest *dest)
+{
+	for (size_t i = 0; cache && i < cache->n; i++) {
+		struct peer *p = cache->peers[i];
+		if (!same_addr(&p->dest_addr, &dest->addr))
+			continue;
+		cache->peers[i] = cache->peers[--cache->n];
+		struct reply rep;
+		command(p, "RSET", &rep, p->cfg->command_timeout);
+		if (!positive(&rep)) {
+			peer_close(p, false);
+			return NULL;
+		}
+		p->dest = dest;
+		log_event(LOG_LEVEL_DEBUG, "reuse", "host", dest->host, "addr", p->addr, NULL);
+		return p;
+	}
+	return NULL;
+}
+
+/* Keep a healthy session for the next message; the oldest makes room. */
+static void cache_put(struct client_cache *cache, struct peer *p)
+{
+	if (!cache || p->conn.broken || !p->in_sync) {
+		peer_close(p, true);
+		return;
+	}
+	if (cache->n == CACHE_MAX) {
+		peer_close(cache->peers[0], true);
+		memmove(cache->peers, cache->peers + 1, (CACHE_MAX - 1) * sizeof cache->peers[0]);
+		cache->n--;
+	}
+	cache->peers[cache->n++] = p;
+}
+
+/* A new session with dest: connect, greeting, EHLO.  NULL after settling
+ * the open recipients with the trouble. */
+static struct peer *peer_open(const struct config *cfg, const struct dest *dest,
+                              struct job_rcpt *rcpts, size_t n)
+{
+	struct peer *p = calloc(1, sizeof *p);
+	struct reply rep;
+
+	if (!p) {
+		for (size_t i = 0; i < n; i++)
+			if (open_rcpt(&rcpts[i]))
+				result_set(&rcpts[i].result, OUT_TEMP, 451, "4.3.0", "out of memory");
+		return NULL;
+	}
+	p->cfg = cfg;
+	p->dest = dest;
+	p->dest_addr = dest->addr;
+	addr_text(&dest->addr, p->addr, sizeof p->addr);
+	if (conn_open(&p->conn, &dest->addr, cfg->connect_timeout) < 0) {
+		trouble(&rep, 0, "4.4.1", p->conn.why);
+		settle_all(p, rcpts, n, NULL, &rep);
+	} else if (hello(p, &rep) < 0) {
+		host_refused(p, rcpts, n, &rep);
+	} else {
+		p->in_sync = true;
+		return p;
+	}
+	p->in_sync = false;
+	peer_close(p, false);
+	return NULL;
+}
+
+static void try_dest(const struct config *cfg, struct client_cache *cache,
+                     const struct dest *dest, const struct message *msg,
+                     struct job_rcpt *rcpts, size_t n, bool *sent, bool *accepted)
+{
+	struct peer *p = cache_take(cache, dest);
+
+	if (!p)
+		p = peer_open(cfg, dest, rcpts, n);
+	if (!p)
+		return;
+	transaction(p, msg, rcpts, n, sent, accepted);
+	cache_put(cache, p);
+}
+
+void client_deliver(const struct config *cfg, struct client_cache *cache,
+                    const struct route *route, const struct message *msg,
+                    struct job_rcpt *rcpts, size_t n)
 {
 	bool *sent = calloc(n ? n : 1, sizeof *sent);
 	bool *accepted = calloc(n ? n : 1, sizeof *accepted);
 
 	if (!sent || !accepted) {
-		struct reply rep;
-		trouble(&rep, 451, "4.3.0", "out of memory");
 		for (size_t i = 0; i < n; i++)
 			if (open_rcpt(&rcpts[i]))
 				result_set(&rcpts[i].result, OUT_TEMP, 451, "4.3.0", "out of memory");
 	}
 	for (size_t d = 0; sent && accepted && d < route->n && count_open(rcpts, n) > 0; d++)
-		try_dest(cfg, &route->dests[d], msg, rcpts, n, sent, accepted);
+		try_dest(cfg, cache, &route->dests[d], msg, rcpts, n, sent, accepted);
 	free(sent);
 	free(accepted);
 }

@@ -25,9 +25,17 @@ struct job_rcpt {
 	struct result result;   /* OUT_NONE before the first try */
 };
 
+/* Sessions kept open between messages to the same address (RSET, then the
+ * next transaction), at most 16; closing it says QUIT to each. */
+struct client_cache;
+struct client_cache *client_cache_new(void);
+void client_cache_close(struct client_cache *cache);
+
 /* Try route's destinations in order until no recipient is left with
- * OUT_NONE or OUT_TEMP; each recipient's result is its last outcome. */
-void client_deliver(const struct config *cfg, const struct route *route,
-                    const struct message *msg, struct job_rcpt *rcpts, size_t n);
+ * OUT_NONE or OUT_TEMP; each recipient's result is its last outcome.
+ * cache may be NULL (one session per call). */
+void client_deliver(const struct config *cfg, struct client_cache *cache,
+                    const struct route *route, const struct message *msg,
+                    struct job_rcpt *rcpts, size_t n);
 
 #endif

@@ -4,6 +4,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdio.h>
@@ -36,9 +37,10 @@ static int broken(struct conn *c, const char *what)
 static int wait_for(struct conn *c, short events, unsigned timeout)
 {
 	struct pollfd p = { .fd = c->fd, .events = events };
+	int ms = timeout > INT_MAX / 1000 ? INT_MAX : (int)timeout * 1000;
 
 	for (;;) {
-		int n = poll(&p, 1, (int)(timeout * 1000u));
+		int n = poll(&p, 1, ms);
 		if (n >= 0)
 			return n;
 		if (errno != EINTR)

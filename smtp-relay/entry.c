@@ -105,7 +105,7 @@ static void deliver_domain(struct work *w, const char *domain, struct job_rcpt *
 		          "reply", why.text, NULL);
 		return;
 	}
-	client_deliver(w->rn->cfg, &route, &w->msg, group, k);
+	client_deliver(w->rn->cfg, w->rn->cache, &route, &w->msg, group, k);
 	route_free(&route);
 }
 

@@ -12,6 +12,7 @@ struct runner {
 	const struct config *cfg;
 	int queuefd;
 	struct dns *dns;
+	struct client_cache *cache;
 	bool flush;
 };
 

@@ -5,6 +5,7 @@
  * so overlapping runs (timer, path unit, a person) never send one message
  * twice, and no run waits for another. */
 #include "run.h"
+#include "client.h"
 #include "entry.h"
 #include "fsutil.h"
 #include "log.h"
@@ -120,8 +121,10 @@ static int work(const struct config *cfg, int queuefd, bool flush, char **ids, s
 		log_event(LOG_LEVEL_ERROR, "trouble", "action", "resolver", "error", err, NULL);
 		return -1;
 	}
+	rn.cache = client_cache_new();
 	for (size_t i = k; i < n_ids; i += n)
 		entry_process(&rn, ids[i]);
+	client_cache_close(rn.cache);
 	dns_close(rn.dns);
 	return 0;
 }

@@ -18,10 +18,8 @@ done
 PATH=$PATH:/usr/sbin:/sbin
 "$PYTHON3" -c 'import aiosmtpd.controller' 2>/dev/null ||
 	skip "$PYTHON3 has no aiosmtpd (Debian package python3-aiosmtpd)"
-if [ "$(id -u)" = 0 ]; then
-	set -- unshare --net
-else
-	set -- unshare --net --map-root-user
-fi
-"$@" true 2>/dev/null || skip "cannot create a network namespace (unshare --net)"
-exec "$@" -- "$PYTHON3" "$top_srcdir/tests/relay/relay_test.py"
+# Arguments name single cases (e.g. tests/relay.sh test_smarthost).
+ns="unshare --net"
+[ "$(id -u)" = 0 ] || ns="$ns --map-root-user"
+$ns true 2>/dev/null || skip "cannot create a network namespace (unshare --net)"
+exec $ns -- "$PYTHON3" "$top_srcdir/tests/relay/relay_test.py" "$@"

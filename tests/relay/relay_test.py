@@ -70,10 +70,17 @@ class Sink:
 
     def reset(self):
         self.messages = []
+        self.options = []
         self.deferred = set()
         self.slow = False
         self.data_delay = 0.0
         self.in_data = threading.Event()
+        self.ehlos = 0
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        self.ehlos += 1
+        session.host_name = hostname
+        return responses
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         local = address.split("@")[0]
@@ -96,6 +103,7 @@ class Sink:
             await asyncio.sleep(self.data_delay)
         self.messages.append((envelope.mail_from, list(envelope.rcpt_tos),
                               envelope.original_content))
+        self.options.append(list(envelope.mail_options))
         return "250 2.0.0 Ok: queued"
 
 
@@ -103,14 +111,17 @@ SINKS = {
     "backup": ("127.0.0.5", 25), "real": ("127.0.0.7", 25), "aonly": ("127.0.0.8", 25),
     "smart": ("127.0.0.10", 2525), "a.tie": ("127.0.0.11", 25),
     "b.tie": ("127.0.0.12", 25), "c.tie": ("127.0.0.13", 25), "v6": ("fd00:99::5", 25),
+    "small": ("127.0.0.14", 25),
 }
+OPTIONS = {"small": {"data_size_limit": 1024, "enable_SMTPUTF8": False}}
 sinks = {}
 
 
 def start_sinks():
     for name, (host, port) in SINKS.items():
         handler = Sink(name)
-        ctl = Controller(handler, hostname=host, port=port, ready_timeout=5)
+        ctl = Controller(handler, hostname=host, port=port, ready_timeout=5,
+                         **OPTIONS.get(name, {}))
         ctl.start()
         sinks[name] = (handler, ctl)
 
@@ -197,6 +208,7 @@ zone:
 
 class Case:
     """A fresh queue, mail root and config for one test."""
+    counter = 0
 
     def __init__(self, top, name, extra=""):
         self.dir = os.path.join(top, name)
@@ -225,16 +237,32 @@ log_level = debug
         global LAST_LOG
         LAST_LOG = self.log
 
-    def submit(self, sender, rcpts, body="Subject: test\n\nHello.\n"):
+    def submit(self, sender, rcpts, body="Subject: test\n\nHello.\n", params=""):
         """Queue a message through a real smtpd-session on a pipe."""
-        lines = ["EHLO client.local.test", f"MAIL FROM:<{sender}>"]
+        lines = ["EHLO client.local.test", f"MAIL FROM:<{sender}>{params}"]
         lines += [f"RCPT TO:<{r}>" for r in rcpts]
         lines += ["DATA"] + body.rstrip("\n").split("\n") + [".", "QUIT"]
-        script = "".join(l + "\r\n" for l in lines).encode()
+        script = "".join(l + "\r\n" for l in lines).encode("utf-8")
         out = subprocess.run([SESSION, "-c", self.conf], input=script, capture_output=True,
                              timeout=20).stdout.decode()
         assert "queued as" in out, out
         return out.split("queued as ")[1].split()[0]
+
+    def put_entry(self, sender, rcpts, message):
+        """Write a queue entry directly, as doc/queue.md describes it."""
+        for sub in ("tmp", "msg", "env"):
+            os.makedirs(os.path.join(self.queue, sub), exist_ok=True)
+        Case.counter += 1
+        now = int(time.time())
+        qid = f"{now}.M000000P{os.getpid()}Q{Case.counter}"
+        with open(os.path.join(self.queue, "msg", qid), "wb") as f:
+            f.write(message)
+        env = (f"version 1\nid {qid}\narrival {now}\npeer local\nhelo test\n"
+               f"sender {sender}\nbody 7BIT\nsmtputf8 no\nattempts 0\nnext {now}\n")
+        env += "".join(f"rcpt pending {r}\n" for r in rcpts)
+        with open(os.path.join(self.queue, "env", qid), "w") as f:
+            f.write(env)
+        return qid
 
     def relay(self, *args, timeout=60):
         with open(self.log, "a") as log:
@@ -551,6 +579,62 @@ def test_bad_config(top):
     r = subprocess.run([RELAY, "-c", good.conf, "-o", "smarthost=[::1]:2525", "-l"],
                        capture_output=True)
     check(r.returncode == 0 and b"queue is empty" in r.stdout, r)
+
+
+def test_bulk_connection_reuse(top):
+    """200 messages to 10 domains in one run, sessions reused"""
+    c = Case(top, "bulk")
+    msg = b"Subject: bulk\n\nbody\n"
+    for i in range(200):
+        c.put_entry("alice@local.test", [f"u{i}@d{i % 10}.bulk.test"], msg)
+    t = time.time()
+    r = c.relay(timeout=120)
+    check(r.returncode == 0, "exit 0")
+    check(c.entries() == [], f"queue drained: {len(c.entries())} left")
+    got = sorted(r for m in delivered("real") for r in m[1])
+    check(len(got) == 200 and len(set(got)) == 200, f"200 distinct deliveries, got {len(got)}")
+    ehlos = sinks["real"][0].ehlos
+    check(ehlos <= 4 * 10, f"sessions reused: {ehlos} connections for 200 messages")
+    print(f"  200 messages in {time.time() - t:.1f}s over {ehlos} connections")
+
+
+def test_wire_format(top):
+    """bare CR and LF never reach the wire; dot-stuffing; no final newline"""
+    c = Case(top, "wire")
+    c.put_entry("alice@local.test", ["w@real.test"],
+                b"Return-Path: <alice@local.test>\nSubject: wire\n\na\rb\n.dot\nx\r\nend")
+    c.relay()
+    raw = delivered("real")[0][2]
+    check(raw == b"Subject: wire\r\n\r\na\r\nb\r\n.dot\r\nx\r\nend\r\n", repr(raw))
+
+
+def test_size_limit(top):
+    """a message over the server's SIZE: permanent 5.3.4, DSN"""
+    c = Case(top, "size")
+    c.submit("alice@local.test", ["big@small.test"], "Subject: big\n\n" + "x" * 70 + "\n" * 1 +
+             ("y" * 70 + "\n") * 40)
+    c.relay()
+    check(delivered("small") == [], "not sent")
+    _, _, _, per_rcpt = parse_dsn(c.maildir("alice")[0])
+    check(per_rcpt[0]["Status"] == "5.3.4", per_rcpt[0]["Status"])
+
+
+def test_esmtp_params(top):
+    """SIZE, BODY=8BITMIME and SMTPUTF8 passed on; SMTPUTF8 refused -> 5.6.7"""
+    c = Case(top, "params")
+    c.submit("alice@local.test", ["p@real.test"], "Subject: caf\u00e9\n\n\u00e9t\u00e9\n",
+             params=" BODY=8BITMIME")
+    c.submit("alice@local.test", ["\u03b4\u03bf\u03ba@real.test"], "Subject: u\n\nx\n",
+             params=" SMTPUTF8")
+    c.submit("alice@local.test", ["\u03b4\u03bf\u03ba@small.test"], "Subject: u\n\nx\n",
+             params=" SMTPUTF8")
+    c.relay()
+    opts = {tuple(m[1]): o for m, o in zip(delivered("real"), sinks["real"][0].options)}
+    o8 = opts[("p@real.test",)]
+    check("BODY=8BITMIME" in o8 and any(x.startswith("SIZE=") for x in o8), o8)
+    check("SMTPUTF8" in opts[("\u03b4\u03bf\u03ba@real.test",)], opts)
+    _, _, _, per_rcpt = parse_dsn(c.maildir("alice")[0])
+    check(per_rcpt[0]["Status"] == "5.6.7", per_rcpt[0]["Status"])
 
 
 TESTS = [v for k, v in list(globals().items()) if k.startswith("test_")]
