@@ -133,6 +133,50 @@ def start_black_hole():
     return s            # never accepted: connects succeed, no greeting
 
 
+# postfix's smtp-sink: name -> (address, failure flags)
+SMTP_SINK = shutil.which("smtp-sink") or (os.path.exists("/usr/sbin/smtp-sink") and "/usr/sbin/smtp-sink")
+SMTP_SINKS = {
+    "sink450": ("127.0.0.21", ["-r", "RCPT"]),          # 450 at RCPT
+    "sink5xx": ("127.0.0.22", ["-f", "MAIL"]),          # 5xx at MAIL
+    "sink421": ("127.0.0.23", ["-Q", "MAIL"]),          # 421 and hang up at MAIL
+    "sinkslow": ("127.0.0.24", ["-W", "connect:6"]),   # greeting after 6 s
+    "sinkhelo": ("127.0.0.25", ["-f", "EHLO"]),         # EHLO refused: HELO
+    "sinkpipe": ("127.0.0.26", []),                     # plain, with PIPELINING
+}
+sink_dumps = {}
+
+
+class Skip(Exception):
+    pass
+
+
+def start_smtp_sinks(top):
+    if not SMTP_SINK:
+        return
+    os.chmod(top, 0o711)          # smtp-sink runs as nobody: let it reach its dump dirs
+    for name, (addr, flags) in SMTP_SINKS.items():
+        dump = os.path.join(top, "dump-" + name)
+        os.makedirs(dump)
+        os.chmod(dump, 0o777)
+        p = subprocess.Popen([SMTP_SINK, "-u", "nobody", "-d", dump + "/%H%M%S.", *flags,
+                              f"{addr}:25", "16"], stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+        children.append(p)
+        sink_dumps[name] = dump
+    for name, (addr, _) in SMTP_SINKS.items():
+        wait_port(addr, 25)
+
+
+def sink_messages(name):
+    d = sink_dumps[name]
+    return [open(os.path.join(d, f), "rb").read() for f in sorted(os.listdir(d))]
+
+
+def need_smtp_sink():
+    if not SMTP_SINK:
+        raise Skip("smtp-sink not installed (Debian package postfix; optional)")
+
+
 def wait_port(host, port, timeout=5):
     end = time.time() + timeout
     while time.time() < end:
@@ -637,6 +681,72 @@ def test_esmtp_params(top):
     check(per_rcpt[0]["Status"] == "5.6.7", per_rcpt[0]["Status"])
 
 
+def test_sink_450_deferred(top):
+    """smtp-sink 450 at RCPT: deferred with the reply recorded"""
+    need_smtp_sink()
+    c = Case(top, "sink450")
+    qid = c.submit("alice@local.test", ["x@sink450.test"])
+    c.relay()
+    check(c.entries() == [qid], "entry kept")
+    check("rcpt-error 450 4.3.0 mx.sink450.test" in c.envelope(qid), c.envelope(qid))
+
+
+def test_sink_5xx_bounced(top):
+    """smtp-sink 5xx at MAIL: every recipient bounced in one DSN"""
+    need_smtp_sink()
+    c = Case(top, "sink5xx")
+    c.submit("alice@local.test", ["x@sink5xx.test", "y@sink5xx.test"])
+    c.relay()
+    check(c.entries() == [], "entry removed")
+    dsns = c.maildir("alice")
+    check(len(dsns) == 1, f"one DSN for both, got {len(dsns)}")
+    _, _, _, per_rcpt = parse_dsn(dsns[0])
+    check(len(per_rcpt) == 2 and all(b["Status"].startswith("5.") for b in per_rcpt), per_rcpt)
+
+
+def test_sink_421_failover(top):
+    """smtp-sink 421 at MAIL: the next MX gets the mail"""
+    need_smtp_sink()
+    c = Case(top, "sink421")
+    c.submit("alice@local.test", ["x@sink421.test"])
+    c.relay()
+    check(c.entries() == [] and len(delivered("real")) == 1, "delivered by the backup MX")
+
+
+def test_sink_slow_greeting(top):
+    """smtp-sink greets after 6 s, greeting_timeout is 2 s: next MX"""
+    need_smtp_sink()
+    c = Case(top, "sinkslow")
+    c.submit("alice@local.test", ["x@sinkslow.test"])
+    c.relay()
+    check(c.entries() == [] and len(delivered("real")) == 1, "delivered by the backup MX")
+    check(sink_messages("sinkslow") == [], "nothing at the slow one")
+
+
+def test_sink_helo_fallback(top):
+    """smtp-sink refuses EHLO: HELO, then delivery"""
+    need_smtp_sink()
+    c = Case(top, "sinkhelo")
+    c.submit("alice@local.test", ["x@sinkhelo.test"])
+    c.relay()
+    check(c.entries() == [], "entry removed")
+    check(len(sink_messages("sinkhelo")) == 1, "one message dumped")
+
+
+def test_sink_pipelining(top):
+    """smtp-sink with PIPELINING: several recipients, one transaction, two messages"""
+    need_smtp_sink()
+    c = Case(top, "sinkpipe", "max_parallel = 1\n")
+    c.submit("alice@local.test", ["a@sinkpipe.test", "b@sinkpipe.test", "c@sinkpipe.test"])
+    c.submit("alice@local.test", ["d@sinkpipe.test"])
+    c.relay()
+    check(c.entries() == [], "entries removed")
+    dumps = sink_messages("sinkpipe")
+    check(len(dumps) == 2, f"two transactions, got {len(dumps)}")
+    check(sum(d.count(b"a@sinkpipe.test") + d.count(b"d@sinkpipe.test") for d in dumps) >= 2,
+          "recipients in the dumps")
+
+
 TESTS = [v for k, v in list(globals().items()) if k.startswith("test_")]
 
 
@@ -648,13 +758,14 @@ def main():
     sh("ip", "addr", "add", "fd00:99::5/128", "dev", "lo", "nodad")
     top = tempfile.mkdtemp(prefix="mailsock-relay.")
     keep = os.environ.get("KEEP")
-    passed = failed = 0
+    passed = failed = skipped = 0
     try:
         start_nsd(top)
         global REMOTE_MAIL
         REMOTE_MAIL = start_remote_session(top)
         hole = start_black_hole()
         start_sinks()
+        start_smtp_sinks(top)
         only = sys.argv[1:]
         for t in TESTS:
             if only and t.__name__ not in only:
@@ -665,6 +776,9 @@ def main():
                 t(top)
                 print(f"PASS: {t.__name__}: {t.__doc__}")
                 passed += 1
+            except Skip as why:
+                print(f"SKIP: {t.__name__}: {why}")
+                skipped += 1
             except Exception:
                 print(f"FAIL: {t.__name__}: {t.__doc__}")
                 traceback.print_exc(file=sys.stdout)
@@ -681,7 +795,7 @@ def main():
             print(f"kept {top}")
         else:
             shutil.rmtree(top, ignore_errors=True)
-    print(f"{passed} passed, {failed} failed")
+    print(f"{passed} passed, {failed} failed, {skipped} skipped")
     return 1 if failed else 0
 
 
