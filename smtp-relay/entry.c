@@ -323,6 +323,14 @@ static int read_envelope(int queuefd, const char *id, struct envelope *env)
 	return rc;
 }
 
+static bool envelope_exists(int queuefd, const char *id)
+{
+	char path[UNIQUE_ID_MAX + 8];
+
+	snprintf(path, sizeof path, "env/%s", id);
+	return faccessat(queuefd, path, F_OK, 0) == 0;
+}
+
 void entry_process(struct runner *rn, const char *id)
 {
 	struct work w = { .rn = rn, .now = time(NULL) };
@@ -334,6 +342,8 @@ void entry_process(struct runner *rn, const char *id)
 			log_event(LOG_LEVEL_DEBUG, "skip", "reason", "locked by another run", NULL);
 		else if (errno != ENOENT)
 			log_event(LOG_LEVEL_ERROR, "trouble", "error", strerror(errno), NULL);
+		else if (envelope_exists(rn->queuefd, id))    /* msg/ is written first, removed last */
+			log_event(LOG_LEVEL_ERROR, "trouble", "error", "envelope without message", NULL);
 		return;
 	}
 	int rc = read_envelope(rn->queuefd, id, &w.env);

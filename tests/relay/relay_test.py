@@ -436,6 +436,32 @@ def test_deferral_then_success(top):
     check(c.maildir("alice") == [], "no bounce")
 
 
+def test_delivered_not_sent_again(top):
+    """two domains, one deferred: the next run sends only to that one"""
+    c = Case(top, "partial")
+    qid = c.submit("alice@local.test", ["ok@real.test", "defer-p@aonly.test"])
+    c.relay()
+    env = c.envelope(qid)
+    check("rcpt delivered ok@real.test" in env and "rcpt pending defer-p@aonly.test" in env, env)
+    c.relay("-f")
+    check(c.entries() == [], "entry removed")
+    check(len(delivered("real")) == 1, f"real.test got it once: {len(delivered('real'))}")
+    check(len(delivered("aonly")) == 1, "aonly.test got it on the second run")
+
+
+def test_envelope_without_message(top):
+    """an envelope whose message is gone: logged, left alone, the run goes on"""
+    c = Case(top, "orphan")
+    qid = c.put_entry("alice@local.test", ["x@real.test"], b"Subject: x\n\nx\n")
+    good = c.put_entry("alice@local.test", ["y@real.test"], b"Subject: y\n\ny\n")
+    os.unlink(os.path.join(c.queue, "msg", qid))
+    r = c.relay()
+    check(r.returncode == 0, "exit 0")
+    check(c.entries() == [qid], "the good entry delivered, the broken one kept")
+    check("envelope without message" in open(c.log).read(), "logged")
+    check(good and len(delivered("real")) == 1, "one delivery")
+
+
 def test_permanent_failure_dsn(top):
     """550 for one of two recipients: one DSN in the sender's Maildir"""
     c = Case(top, "permanent")
