@@ -202,12 +202,14 @@ void conn_reply(struct conn *c, struct reply *r, unsigned timeout)
 			break;
 		}
 		const char *text = line[3] ? line + 4 : "";
-		if (r->n_lines < 16)
+		if (r->n_lines < sizeof r->lines / sizeof r->lines[0])
 			snprintf(r->lines[r->n_lines++], sizeof r->lines[0], "%.79s", text);
 		if (line[3] != '-') {
 			r->code = atoi(line);
 			snprintf(r->text, sizeof r->text, "%.500s",
 			         take_enhanced(text, r->enh, sizeof r->enh));
+			if (r->code == 421)      /* the server is closing: no more commands */
+				broken(c, "the server closed the session (421)");
 			return;
 		}
 	}

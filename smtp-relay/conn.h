@@ -21,7 +21,7 @@ struct reply {
 	int code;            /* 0 when none could be read */
 	char enh[16];        /* "" when the server gave none */
 	char text[512];      /* the text of the last line, or of the trouble */
-	char lines[16][80];  /* the first words of each line (EHLO keywords) */
+	char lines[32][80];  /* the first 79 octets of each line (EHLO keywords) */
 	size_t n_lines;
 };
 

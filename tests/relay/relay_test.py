@@ -572,6 +572,15 @@ def test_routes(top):
     check(rcpts == ["c@cname.test", "d@mxcname.test", "e@noaddr.test"], rcpts)
 
 
+def test_dns_refused_deferred(top):
+    """the DNS server refuses (a zone it does not serve): deferred, 4.4.3"""
+    c = Case(top, "dnsrefused")
+    qid = c.submit("alice@local.test", ["x@example.org"])
+    c.relay()
+    check(c.entries() == [qid], "entry kept")
+    check("rcpt-error 451 4.4.3 -" in c.envelope(qid), c.envelope(qid))
+
+
 def test_no_address_deferred(top):
     """the only MX has no address: deferred, not lost"""
     c = Case(top, "noaddr")
