@@ -581,6 +581,16 @@ def test_dns_refused_deferred(top):
     check("rcpt-error 451 4.4.3 -" in c.envelope(qid), c.envelope(qid))
 
 
+def test_ipv6_then_ipv4(top):
+    """a host's IPv6 address first; unreachable, so its IPv4 address"""
+    c = Case(top, "dual")
+    c.submit("alice@local.test", ["x@dual.test"])
+    c.relay()
+    check(c.entries() == [] and len(delivered("real")) == 1, "delivered over IPv4")
+    log = open(c.log).read()
+    check(log.index("addr=fd00:99::66") < log.index("addr=127.0.0.7"), "IPv6 tried first")
+
+
 def test_no_address_deferred(top):
     """the only MX has no address: deferred, not lost"""
     c = Case(top, "noaddr")
