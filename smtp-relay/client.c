@@ -9,6 +9,7 @@
 #include "client.h"
 #include "conn.h"
 #include "log.h"
+#include "wire.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -183,53 +184,29 @@ static bool peer_can_take(struct peer *p, const struct message *msg, bool utf8,
 	return true;
 }
 
-/* Send the message file: skip the leading Return-Path: line, LF -> CR LF,
- * a bare CR becomes a line end too, dot-stuffing, then "." */
+/* Send the message file without its leading Return-Path: line, encoded
+ * for the wire (wire.c), then the final "." */
 static int send_body(struct peer *p, const struct message *msg)
 {
 	unsigned t = p->cfg->data_timeout;
-	char buf[8192];
-	bool line_start = true, skipping = false, cr = false;
+	static char in[8192], out[WIRE_MAX(sizeof in) + 8];
+	struct wire w;
 	off_t off = 0;
 
+	wire_init(&w);
 	for (;;) {
-		ssize_t n = pread(msg->fd, buf, sizeof buf, off);
+		ssize_t n = pread(msg->fd, in, sizeof in, off);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
 			return -1;
 		if (n == 0)
 			break;
-		if (off == 0 && (size_t)n >= 12 && strncasecmp(buf, "Return-Path:", 12) == 0)
-			skipping = true;
+		size_t skip = off == 0 ? wire_skip_return_path(in, (size_t)n) : 0;
 		off += n;
-		for (ssize_t i = 0; i < n; i++) {
-			char ch = buf[i];
-			if (skipping) {
-				skipping = ch != '\n';
-				continue;
-			}
-			if (cr && ch != '\n') {
-				conn_put(&p->conn, "\r\n", 2, t);
-				line_start = true;
-			}
-			cr = ch == '\r';
-			if (cr)
-				continue;
-			if (ch == '\n') {
-				conn_put(&p->conn, "\r\n", 2, t);
-				line_start = true;
-				continue;
-			}
-			if (line_start && ch == '.')
-				conn_put(&p->conn, ".", 1, t);
-			line_start = false;
-			conn_put(&p->conn, &ch, 1, t);
-		}
+		conn_put(&p->conn, out, wire_encode(&w, in + skip, (size_t)n - skip, out), t);
 	}
-	if (cr || !line_start)
-		conn_put(&p->conn, "\r\n", 2, t);
-	conn_put(&p->conn, ".\r\n", 3, t);
+	conn_put(&p->conn, out, wire_finish(&w, out), t);
 	return conn_flush(&p->conn, t);
 }
 
