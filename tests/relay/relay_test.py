@@ -150,21 +150,40 @@ class Skip(Exception):
     pass
 
 
+def real_root():
+    """Root of the host, not root mapped from an ordinary user (unshare -r)."""
+    with open("/proc/self/uid_map") as f:
+        return f.read().split()[:2] == ["0", "0"]
+
+
 def start_smtp_sinks(top):
+    global SMTP_SINK, SMTP_SINK_WHY
     if not SMTP_SINK:
         return
-    os.chmod(top, 0o711)          # smtp-sink runs as nobody: let it reach its dump dirs
+    if not real_root():         # smtp-sink -u calls initgroups(), denied to a mapped root
+        SMTP_SINK, SMTP_SINK_WHY = None, "smtp-sink needs real root (it drops privileges)"
+        return
+    user = "nobody"
+    os.chmod(top, 0o711)          # nobody must reach the dump directories
+    started = []
     for name, (addr, flags) in SMTP_SINKS.items():
         dump = os.path.join(top, "dump-" + name)
         os.makedirs(dump)
         os.chmod(dump, 0o777)
-        p = subprocess.Popen([SMTP_SINK, "-u", "nobody", "-d", dump + "/%H%M%S.", *flags,
+        p = subprocess.Popen([SMTP_SINK, "-u", user, "-d", dump + "/%H%M%S.", *flags,
                               f"{addr}:25", "16"], stdout=subprocess.DEVNULL,
                              stderr=subprocess.DEVNULL)
         children.append(p)
+        started.append(p)
         sink_dumps[name] = dump
-    for name, (addr, _) in SMTP_SINKS.items():
-        wait_port(addr, 25)
+    try:
+        for name, (addr, _) in SMTP_SINKS.items():
+            wait_port(addr, 25)
+        time.sleep(0.2)
+        if any(p.poll() is not None for p in started):
+            raise RuntimeError("exited")
+    except RuntimeError:
+        SMTP_SINK, SMTP_SINK_WHY = None, "smtp-sink did not start"
 
 
 def sink_messages(name):
@@ -172,9 +191,12 @@ def sink_messages(name):
     return [open(os.path.join(d, f), "rb").read() for f in sorted(os.listdir(d))]
 
 
+SMTP_SINK_WHY = "smtp-sink not installed (Debian package postfix; optional)"
+
+
 def need_smtp_sink():
     if not SMTP_SINK:
-        raise Skip("smtp-sink not installed (Debian package postfix; optional)")
+        raise Skip(SMTP_SINK_WHY)
 
 
 def wait_port(host, port, timeout=5):
