@@ -228,13 +228,17 @@ static const char *parse_nameserver(struct config *cfg, const char *item, size_t
 	return NULL;
 }
 
-/* ldns has one port per resolver, so all nameservers share one port. */
+/* Addresses, or the path of a resolv.conf file.  ldns has one port per
+ * resolver, so all nameservers share one port. */
 static const char *parse_nameservers(struct config *cfg, const char *value)
 {
 	const char *p = value + strspn(value, " \t");
 
 	cfg->n_nameservers = 0;
 	cfg->nameserver_port = 0;
+	cfg->resolv_conf[0] = '\0';
+	if (*p == '/')
+		return parse_path(cfg->resolv_conf, p);
 	while (*p) {
 		size_t len = strcspn(p, " \t");
 		unsigned port;

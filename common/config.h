@@ -33,7 +33,8 @@ struct config {
 
 	/* smtp-relay */
 	char nameservers[CONFIG_MAX_NAMESERVERS][CONFIG_ADDR_MAX];
-	size_t n_nameservers;           /* 0: from /etc/resolv.conf */
+	size_t n_nameservers;           /* 0: from resolv_conf */
+	char resolv_conf[CONFIG_PATH_MAX]; /* "" for /etc/resolv.conf */
 	unsigned nameserver_port;       /* 0: the resolver's default (53) */
 	unsigned smtp_port;             /* port of MX hosts */
 	char smarthost[CONFIG_NAME_MAX]; /* "" for none: host name or address */

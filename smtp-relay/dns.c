@@ -56,9 +56,11 @@ struct dns *dns_open(const struct config *cfg, char *err, size_t errlen)
 	if (cfg->n_nameservers > 0) {
 		res = configured_resolver(cfg, err, errlen);
 	} else {
-		ldns_status st = ldns_resolver_new_frm_file(&res, NULL);
+		const char *file = cfg->resolv_conf[0] ? cfg->resolv_conf : NULL;
+		ldns_status st = ldns_resolver_new_frm_file(&res, file);
 		if (st != LDNS_STATUS_OK) {
-			snprintf(err, errlen, "/etc/resolv.conf: %s", ldns_get_errorstr_by_id(st));
+			snprintf(err, errlen, "%s: %s", file ? file : "/etc/resolv.conf",
+			         ldns_get_errorstr_by_id(st));
 			res = NULL;
 		}
 	}

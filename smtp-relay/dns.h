@@ -26,7 +26,7 @@ struct addr {
 	socklen_t len;
 };
 
-/* The resolver: cfg->nameservers, or /etc/resolv.conf when there are none.
+/* The resolver: cfg->nameservers, else cfg->resolv_conf or /etc/resolv.conf.
  * NULL with a reason in err. */
 struct dns *dns_open(const struct config *cfg, char *err, size_t errlen);
 void dns_close(struct dns *dns);

@@ -19,7 +19,7 @@ PATH=$PATH:/usr/sbin:/sbin
 "$PYTHON3" -c 'import aiosmtpd.controller' 2>/dev/null ||
 	skip "$PYTHON3 has no aiosmtpd (Debian package python3-aiosmtpd)"
 # Arguments name single cases (e.g. tests/relay.sh test_smarthost).
-ns="unshare --net"
+ns="unshare --net --mount"
 [ "$(id -u)" = 0 ] || ns="$ns --map-root-user"
-$ns true 2>/dev/null || skip "cannot create a network namespace (unshare --net)"
-exec $ns -- "$PYTHON3" "$top_srcdir/tests/relay/relay_test.py" "$@"
+$ns true 2>/dev/null || skip "cannot create network and mount namespaces ($ns)"
+RELAY_TEST_OWN_MOUNT_NS=1 exec $ns -- "$PYTHON3" "$top_srcdir/tests/relay/relay_test.py" "$@"

@@ -235,6 +235,7 @@ def start_nsd(top):
     with open(conf, "w") as f:
         f.write(f"""server:
   ip-address: 127.0.0.1@{DNS_PORT}
+  ip-address: 127.0.0.1@53
   username: ""
   chroot: ""
   database: ""
@@ -814,6 +815,39 @@ def test_sink_pipelining(top):
           "recipients in the dumps")
 
 
+def test_resolv_conf_file(top):
+    """nameservers = /path/to/resolv.conf: ldns reads that file"""
+    conf = os.path.join(top, "resolv.conf")
+    c = Case(top, "resolvfile", f"nameservers = {conf}\n")
+    c.submit("alice@local.test", ["x@real.test"])
+    c.relay()
+    check(c.entries() == [] and len(delivered("real")) == 1, "delivered")
+
+
+def test_default_resolv_conf(top):
+    """no nameservers: /etc/resolv.conf (bind-mounted in this mount namespace)"""
+    if not RESOLV_MOUNTED:
+        raise Skip("could not bind-mount /etc/resolv.conf in the test's mount namespace")
+    c = Case(top, "resolvdefault", "nameservers =\n")
+    c.submit("alice@local.test", ["x@real.test"])
+    c.relay()
+    check(c.entries() == [] and len(delivered("real")) == 1, "delivered")
+
+
+def mount_resolv_conf(top):
+    """Point /etc/resolv.conf at our nsd, in this mount namespace only."""
+    global RESOLV_MOUNTED
+    conf = os.path.join(top, "resolv.conf")
+    with open(conf, "w") as f:
+        f.write("nameserver 127.0.0.1\n")
+    os.chmod(top, 0o711)
+    os.chmod(conf, 0o644)
+    own_ns = os.environ.get("RELAY_TEST_OWN_MOUNT_NS") == "1"    # set by tests/relay.sh
+    RESOLV_MOUNTED = own_ns and subprocess.run(
+        ["mount", "--bind", conf, "/etc/resolv.conf"], stderr=subprocess.DEVNULL).returncode == 0
+
+
+RESOLV_MOUNTED = False
 TESTS = [v for k, v in list(globals().items()) if k.startswith("test_")]
 
 
@@ -828,6 +862,7 @@ def main():
     passed = failed = skipped = 0
     try:
         start_nsd(top)
+        mount_resolv_conf(top)
         global REMOTE_MAIL
         REMOTE_MAIL = start_remote_session(top)
         hole = start_black_hole()
