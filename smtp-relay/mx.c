@@ -5,6 +5,7 @@
  * MX (RFC 7505) or NXDOMAIN fails for good; when this host is listed, only
  * better MX hosts are used (RFC 5321 5.1), and none means a loop. */
 #include "mx.h"
+#include "self.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,8 +68,9 @@ static size_t drop_self(const struct config *cfg, const struct mx_host *h, size_
 	return n;
 }
 
+/* Append host's addresses to route, except our own (*self is set). */
 static int add_host(struct dns *dns, const struct config *cfg, const char *host,
-                    struct route *route, bool *temp)
+                    struct route *route, bool *temp, bool *self)
 {
 	struct addr *addrs = NULL;
 	size_t n = 0;
@@ -85,6 +87,10 @@ static int add_host(struct dns *dns, const struct config *cfg, const char *host,
 	}
 	route->dests = d;
 	for (size_t i = 0; i < n; i++) {
+		if (addr_is_self(&addrs[i])) {
+			*self = true;
+			continue;
+		}
 		struct dest *x = &d[route->n++];
 		snprintf(x->host, sizeof x->host, "%s", host);
 		x->addr = addrs[i];
@@ -140,7 +146,7 @@ int route_find(struct dns *dns, const struct config *cfg, const char *domain,
 {
 	struct mx_host *hosts = NULL, implicit = { 0, "" };
 	size_t n = 0;
-	bool temp = false;
+	bool temp = false, self = false;
 
 	route->dests = NULL;
 	route->n = 0;
@@ -170,12 +176,14 @@ int route_find(struct dns *dns, const struct config *cfg, const char *domain,
 		return -1;
 	}
 	for (size_t i = 0; i < usable; i++)
-		if (add_host(dns, cfg, list[i].name, route, &temp) < 0)
+		if (add_host(dns, cfg, list[i].name, route, &temp, &self) < 0)
 			break;
 	free(hosts);
 	if (route->n > 0)
 		return 0;
-	if (temp)
+	if (self)
+		result_set(why, OUT_PERM, 554, "5.4.6", "mail for this domain loops back to myself");
+	else if (temp)
 		result_set(why, OUT_TEMP, 451, "4.4.3", "DNS lookup of the mail exchangers failed");
 	else if (st == DNS_NODATA)
 		result_set(why, OUT_PERM, 550, "5.1.2", "domain has no MX and no address");

@@ -633,6 +633,16 @@ def test_self_mx_loop(top):
     check(per_rcpt[0]["Status"] == "5.4.6", per_rcpt[0]["Status"])
 
 
+def test_mx_on_localhost_loop(top):
+    """an MX whose address is 127.0.0.1 is this host: 5.4.6, never sent"""
+    c = Case(top, "loopmx")
+    c.submit("alice@local.test", ["x@loopmx.test"])
+    c.relay()
+    check(c.entries() == [], "entry removed")
+    _, _, _, per_rcpt = parse_dsn(c.maildir("alice")[0])
+    check(per_rcpt[0]["Status"] == "5.4.6", per_rcpt[0]["Status"])
+
+
 def test_tie_random(top):
     """equal preference: both hosts used over many messages, the worse never"""
     c = Case(top, "tie", "max_parallel = 1\n")
