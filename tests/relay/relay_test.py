@@ -510,6 +510,34 @@ def test_permanent_failure_dsn(top):
     check(qid in parts[0].get_content(), "human part names the queue id")
 
 
+def test_dsn_unknown_local_sender(top):
+    """a local sender without a Maildir: the DSN goes to the domain's postmaster"""
+    c = Case(top, "ghost")
+    c.submit("Ghost+tag@Local.Test", ["reject-g@real.test"])
+    c.relay()
+    check(c.entries() == [], "entry removed")
+    check(len(c.maildir("postmaster")) == 1, "DSN at postmaster@local.test")
+
+
+def test_debris_reaped(top):
+    """files a crash left: tmp/ and orphan msg/ older than a day go, young ones stay"""
+    c = Case(top, "debris")
+    c.put_entry("alice@local.test", ["x@real.test"], b"Subject: x\n\nx\n")
+    old = time.time() - 2 * 86400
+    paths = {name: os.path.join(c.queue, name) for name in
+             ("tmp/old", "tmp/young", "msg/1.M1P1Q1", "msg/2.M2P2Q2")}
+    for path in paths.values():
+        open(path, "w").close()
+    for name in ("tmp/old", "msg/1.M1P1Q1"):
+        os.utime(paths[name], (old, old))
+    c.relay()
+    check(not os.path.exists(paths["tmp/old"]) and not os.path.exists(paths["msg/1.M1P1Q1"]),
+          "old debris removed")
+    check(os.path.exists(paths["tmp/young"]) and os.path.exists(paths["msg/2.M2P2Q2"]),
+          "young files kept (a session may be writing them)")
+    check(c.entries() == [] and len(delivered("real")) == 1, "the real entry delivered")
+
+
 def test_null_mx(top):
     """null MX: immediate DSN with 5.1.10, no connection"""
     c = Case(top, "nullmx")
