@@ -66,6 +66,7 @@ static void settle(struct peer *p, struct job_rcpt *r, const struct reply *rep)
 	snprintf(res->enh, sizeof res->enh, "%s", rep->enh[0] ? rep->enh
 	         : res->outcome == OUT_OK ? "2.0.0" : res->outcome == OUT_PERM ? "5.0.0" : "4.4.2");
 	snprintf(res->mta, sizeof res->mta, "%s", p->dest->host);
+	snprintf(res->addr, sizeof res->addr, "%s", p->addr);
 	snprintf(res->text, sizeof res->text, "%s%.500s", rep->code ? "" : "trouble: ", rep->text);
 	char code[8];
 	snprintf(code, sizeof code, "%d", res->code);

@@ -174,7 +174,8 @@ static void log_outcome(const struct work *w, const struct job_rcpt *j, const ch
 	snprintf(attempts, sizeof attempts, "%u", w->env.attempts + 1);
 	snprintf(code, sizeof code, "%d", j->result.code);
 	log_event(LOG_LEVEL_INFO, "delivery", "rcpt", j->address, "status", status,
-	          "relay", j->result.mta[0] ? j->result.mta : "none", "code", code,
+	          "relay", j->result.mta[0] ? j->result.mta : "none",
+	          "addr", j->result.addr[0] ? j->result.addr : "none", "code", code,
 	          "enh", j->result.enh, "delay", delay, "attempts", attempts,
 	          "reply", j->result.text, NULL);
 }

@@ -11,6 +11,7 @@ void result_set(struct result *r, enum outcome o, int code, const char *enh, con
 	r->code = code;
 	snprintf(r->enh, sizeof r->enh, "%s", enh);
 	r->mta[0] = '\0';
+	r->addr[0] = '\0';
 	snprintf(r->text, sizeof r->text, "%s", text);
 }
 

@@ -16,6 +16,7 @@ struct result {
 	int code;            /* SMTP reply code, ours when no server said it */
 	char enh[16];        /* enhanced status code "5.1.1" */
 	char mta[256];       /* the remote host that said it, or "" */
+	char addr[64];       /* its address, or "" */
 	char text[512];      /* its words */
 };
 
