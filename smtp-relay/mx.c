@@ -181,6 +181,7 @@ int route_find(struct dns *dns, const struct config *cfg, const char *domain,
 	free(hosts);
 	if (route->n > 0)
 		return 0;
+	route_free(route);
 	if (self)
 		result_set(why, OUT_PERM, 554, "5.4.6", "mail for this domain loops back to myself");
 	else if (temp)

@@ -335,6 +335,9 @@ log_level = debug
         with open(self.log, "a") as log:
             r = subprocess.run([RELAY, "-c", self.conf, *args], stdout=subprocess.PIPE,
                                stderr=log, timeout=timeout)
+        # 0 whatever happened to the mail; anything else (a sanitizer's report
+        # included) is a failure of the case
+        check(r.returncode == 0, f"smtp-relay exited {r.returncode}")
         return r
 
     def start_relay(self, *args):
