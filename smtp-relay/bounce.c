@@ -28,7 +28,7 @@ static void put_human_part(FILE *f, const struct config *cfg, const struct envel
                            const struct bounce_item *items, size_t n)
 {
 	fprintf(f, "Content-Description: Notification\n"
-	           "Content-Type: text/plain; charset=us-ascii\n\n"
+	           "Content-Type: text/plain; charset=utf-8\n\n"
 	           "This is the mail system at host %s.\n\n"
 	           "Your message %s could not be delivered to one or more recipients.\n"
 	           "It is attached below (headers only).\n\n", cfg->hostname, env->id);
@@ -40,6 +40,15 @@ static void put_human_part(FILE *f, const struct config *cfg, const struct envel
 		fprintf(f, "%d %s %s\n", r->code, r->enh, r->text);
 	}
 	fputc('\n', f);
+}
+
+/* RFC 6533: a non-ASCII address is of type utf-8, not rfc822. */
+static const char *address_type(const char *address)
+{
+	for (const char *p = address; *p; p++)
+		if ((unsigned char)*p >= 0x80)
+			return "utf-8";
+	return "rfc822";
 }
 
 static void put_status_part(FILE *f, const struct config *cfg, const struct envelope *env,
@@ -56,9 +65,9 @@ static void put_status_part(FILE *f, const struct config *cfg, const struct enve
 	           "Arrival-Date: %s\n", cfg->hostname, env->id, arrival);
 	for (size_t i = 0; i < n; i++) {
 		const struct result *r = items[i].result;
-		fprintf(f, "\nFinal-Recipient: rfc822; %s\n"
+		fprintf(f, "\nFinal-Recipient: %s; %s\n"
 		           "Action: failed\n"
-		           "Status: %s\n", items[i].rcpt, r->enh);
+		           "Status: %s\n", address_type(items[i].rcpt), items[i].rcpt, r->enh);
 		if (r->mta[0])
 			fprintf(f, "Remote-MTA: dns; %s\n", r->mta);
 		fprintf(f, "Diagnostic-Code: smtp; %d %s %s\n"

@@ -788,6 +788,7 @@ def test_esmtp_params(top):
     check("SMTPUTF8" in opts[("\u03b4\u03bf\u03ba@real.test",)], opts)
     _, _, _, per_rcpt = parse_dsn(c.maildir("alice")[0])
     check(per_rcpt[0]["Status"] == "5.6.7", per_rcpt[0]["Status"])
+    check(str(per_rcpt[0]["Final-Recipient"]).startswith("utf-8; "), per_rcpt[0]["Final-Recipient"])
 
 
 def test_sink_450_deferred(top):
