@@ -645,6 +645,15 @@ def test_ipv6_then_ipv4(top):
     check(log.index("addr=fd00:99::66") < log.index("addr=127.0.0.7"), "IPv6 tried first")
 
 
+def test_dns_down_deferred(top):
+    """no DNS server answers: deferred (4.4.3), nothing lost"""
+    c = Case(top, "dnsdown", "nameservers = 127.0.0.1@5399\n")
+    qid = c.submit("alice@local.test", ["x@real.test"])
+    c.relay()
+    check(c.entries() == [qid], "entry kept")
+    check("rcpt-error 451 4.4.3 -" in c.envelope(qid), c.envelope(qid))
+
+
 def test_no_address_deferred(top):
     """the only MX has no address: deferred, not lost"""
     c = Case(top, "noaddr")
