@@ -7,6 +7,7 @@
 #include "address.h"
 #include "fsutil.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -189,6 +190,167 @@ static const char *parse_log_level(struct config *cfg, const char *value)
 	return "must be error, info or debug";
 }
 
+/* ---- smtp-relay keys ---------------------------------------------------- */
+
+static const char *parse_port(const char *value, unsigned *out)
+{
+	return parse_uint(value, 1, 65535, out);
+}
+
+static bool is_ip_address(const char *s)
+{
+	unsigned char buf[16];
+
+	return inet_pton(AF_INET, s, buf) == 1 || inet_pton(AF_INET6, s, buf) == 1;
+}
+
+/* One "ADDR[@PORT]" of nameservers into cfg; *port is its port or 0. */
+static const char *parse_nameserver(struct config *cfg, const char *item, size_t len,
+                                    unsigned *port)
+{
+	char buf[CONFIG_ADDR_MAX + 8];
+
+	if (len >= sizeof buf)
+		return "nameserver address too long";
+	memcpy(buf, item, len);
+	buf[len] = '\0';
+	char *at = strchr(buf, '@');
+	*port = 0;
+	if (at) {
+		*at = '\0';
+		const char *why = parse_port(at + 1, port);
+		if (why)
+			return why;
+	}
+	if (!is_ip_address(buf))
+		return "nameservers must be IP addresses, optionally with @PORT";
+	string_copy(cfg->nameservers[cfg->n_nameservers++], CONFIG_ADDR_MAX, buf);
+	return NULL;
+}
+
+/* Addresses, or the path of a resolv.conf file.  ldns has one port per
+ * resolver, so all nameservers share one port. */
+static const char *parse_nameservers(struct config *cfg, const char *value)
+{
+	const char *p = value + strspn(value, " \t");
+
+	cfg->n_nameservers = 0;
+	cfg->nameserver_port = 0;
+	cfg->resolv_conf[0] = '\0';
+	if (*p == '/')
+		return parse_path(cfg->resolv_conf, p);
+	while (*p) {
+		size_t len = strcspn(p, " \t");
+		unsigned port;
+		if (cfg->n_nameservers == CONFIG_MAX_NAMESERVERS)
+			return "too many nameservers";
+		const char *why = parse_nameserver(cfg, p, len, &port);
+		if (why)
+			return why;
+		if (cfg->n_nameservers > 1 && port != cfg->nameserver_port)
+			return "all nameservers must use the same port";
+		cfg->nameserver_port = port;
+		p += len;
+		p += strspn(p, " \t");
+	}
+	return NULL;     /* empty: from /etc/resolv.conf */
+}
+
+static const char *parse_smtp_port(struct config *cfg, const char *value)
+{
+	return parse_port(value, &cfg->smtp_port);
+}
+
+/* "HOST", "HOST:PORT", "[ADDR]" or "[ADDR]:PORT" (ADDR IPv4 or IPv6). */
+static const char *parse_smarthost(struct config *cfg, const char *value)
+{
+	char host[CONFIG_NAME_MAX];
+	const char *end, *port = NULL;
+
+	if (*value == '\0') {
+		cfg->smarthost[0] = '\0';
+		return NULL;
+	}
+	if (*value == '[') {
+		end = strchr(value, ']');
+		if (!end || (end[1] != '\0' && end[1] != ':'))
+			return "expected [ADDRESS] or [ADDRESS]:PORT";
+		port = end[1] == ':' ? end + 2 : NULL;
+		value++;
+	} else {
+		end = strchr(value, ':');
+		port = end ? end + 1 : NULL;
+		if (!end)
+			end = value + strlen(value);
+	}
+	if ((size_t)(end - value) >= sizeof host)
+		return "host name too long";
+	memcpy(host, value, (size_t)(end - value));
+	host[end - value] = '\0';
+	if (!is_ip_address(host) && !domain_is_valid(host, strlen(host), false))
+		return "not a host name or IP address";
+	unsigned n = 25;
+	const char *why = port ? parse_port(port, &n) : NULL;
+	if (why)
+		return why;
+	string_copy(cfg->smarthost, sizeof cfg->smarthost, host);
+	cfg->smarthost_port = n;
+	return NULL;
+}
+
+static const char *parse_queue_lifetime(struct config *cfg, const char *value)
+{
+	return parse_duration(value, &cfg->queue_lifetime);
+}
+
+static const char *parse_retry_min(struct config *cfg, const char *value)
+{
+	return parse_duration(value, &cfg->retry_min);
+}
+
+static const char *parse_retry_max(struct config *cfg, const char *value)
+{
+	return parse_duration(value, &cfg->retry_max);
+}
+
+static const char *parse_bounce_sender(struct config *cfg, const char *value)
+{
+	const char *at = strrchr(value, '@');
+
+	if (!at || at == value || (size_t)(at - value) > LOCAL_PART_MAX ||
+	    strcspn(value, " \t<>\"\\") != strlen(value) ||
+	    !domain_is_valid(at + 1, strlen(at + 1), false))
+		return "expected local@domain";
+	if (!string_copy(cfg->bounce_sender, sizeof cfg->bounce_sender, value))
+		return "address too long";
+	return NULL;
+}
+
+static const char *parse_max_parallel(struct config *cfg, const char *value)
+{
+	return parse_uint(value, 1, 64, &cfg->max_parallel);
+}
+
+static const char *parse_connect_timeout(struct config *cfg, const char *value)
+{
+	return parse_duration(value, &cfg->connect_timeout);
+}
+
+static const char *parse_greeting_timeout(struct config *cfg, const char *value)
+{
+	return parse_duration(value, &cfg->greeting_timeout);
+}
+
+static const char *parse_command_timeout(struct config *cfg, const char *value)
+{
+	return parse_duration(value, &cfg->command_timeout);
+}
+
+static const char *parse_data_timeout(struct config *cfg, const char *value)
+{
+	return parse_duration(value, &cfg->data_timeout);
+}
+
 static const struct key keys[] = {
 	{ "hostname", parse_hostname },
 	{ "domains", parse_domains },
@@ -200,6 +362,18 @@ static const struct key keys[] = {
 	{ "timeout", parse_timeout },
 	{ "max_errors", parse_max_errors },
 	{ "log_level", parse_log_level },
+	{ "nameservers", parse_nameservers },
+	{ "smtp_port", parse_smtp_port },
+	{ "smarthost", parse_smarthost },
+	{ "queue_lifetime", parse_queue_lifetime },
+	{ "retry_min", parse_retry_min },
+	{ "retry_max", parse_retry_max },
+	{ "bounce_sender", parse_bounce_sender },
+	{ "max_parallel", parse_max_parallel },
+	{ "connect_timeout", parse_connect_timeout },
+	{ "greeting_timeout", parse_greeting_timeout },
+	{ "command_timeout", parse_command_timeout },
+	{ "data_timeout", parse_data_timeout },
 };
 
 void config_init(struct config *cfg)
@@ -216,6 +390,15 @@ void config_init(struct config *cfg)
 	cfg->timeout = 300;
 	cfg->max_errors = 20;
 	cfg->log_level = LOG_LEVEL_INFO;
+	cfg->smtp_port = 25;
+	cfg->queue_lifetime = 5 * 86400;        /* RFC 5321 4.5.4.1: 4-5 days */
+	cfg->retry_min = 300;
+	cfg->retry_max = 4 * 3600;
+	cfg->max_parallel = 4;
+	cfg->connect_timeout = 30;
+	cfg->greeting_timeout = 300;            /* RFC 5321 4.5.3.2.1 */
+	cfg->command_timeout = 300;             /* 4.5.3.2.2-3: MAIL, RCPT */
+	cfg->data_timeout = 600;                /* 4.5.3.2.6: the final "." */
 }
 
 void config_finish(struct config *cfg)
@@ -224,6 +407,11 @@ void config_finish(struct config *cfg)
 		string_copy(cfg->domains[0], CONFIG_NAME_MAX, cfg->hostname);
 		cfg->n_domains = 1;
 	}
+	if (cfg->bounce_sender[0] == '\0')
+		snprintf(cfg->bounce_sender, sizeof cfg->bounce_sender, "MAILER-DAEMON@%s",
+		         cfg->hostname);
+	if (cfg->retry_max < cfg->retry_min)
+		cfg->retry_max = cfg->retry_min;
 }
 
 static char *trim(char *s)

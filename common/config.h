@@ -12,6 +12,8 @@
 #define CONFIG_MAX_NETWORKS 64
 #define CONFIG_NAME_MAX 256     /* a domain name, with room for the NUL */
 #define CONFIG_PATH_MAX 1024
+#define CONFIG_MAX_NAMESERVERS 8
+#define CONFIG_ADDR_MAX 64        /* an IPv4 or IPv6 address as text */
 
 enum log_level { LOG_LEVEL_ERROR, LOG_LEVEL_INFO, LOG_LEVEL_DEBUG };
 
@@ -28,6 +30,20 @@ struct config {
 	unsigned timeout;               /* seconds */
 	unsigned max_errors;
 	enum log_level log_level;
+
+	/* smtp-relay */
+	char nameservers[CONFIG_MAX_NAMESERVERS][CONFIG_ADDR_MAX];
+	size_t n_nameservers;           /* 0: from resolv_conf */
+	char resolv_conf[CONFIG_PATH_MAX]; /* "" for /etc/resolv.conf */
+	unsigned nameserver_port;       /* 0: the resolver's default (53) */
+	unsigned smtp_port;             /* port of MX hosts */
+	char smarthost[CONFIG_NAME_MAX]; /* "" for none: host name or address */
+	unsigned smarthost_port;
+	unsigned queue_lifetime;        /* seconds */
+	unsigned retry_min, retry_max;  /* seconds */
+	char bounce_sender[CONFIG_NAME_MAX + 64]; /* "" until config_finish */
+	unsigned max_parallel;
+	unsigned connect_timeout, greeting_timeout, command_timeout, data_timeout;
 };
 
 /* Defaults of every key (hostname from gethostname(2), no DNS). */

@@ -63,6 +63,45 @@ static void test_errors(void)
 	CHECK(set(&cfg, "log_level = loud") < 0);
 }
 
+static void test_relay_keys(void)
+{
+	struct config cfg;
+
+	config_init(&cfg);
+	CHECK(set(&cfg, "hostname = mx.example.org") == 0);
+	config_finish(&cfg);
+	CHECK(cfg.smtp_port == 25 && cfg.queue_lifetime == 5 * 86400 && cfg.max_parallel == 4);
+	CHECK(cfg.retry_min == 300 && cfg.retry_max == 4 * 3600 && cfg.n_nameservers == 0);
+	CHECK(cfg.smarthost[0] == '\0' && strcmp(cfg.bounce_sender, "MAILER-DAEMON@mx.example.org") == 0);
+	CHECK(cfg.greeting_timeout == 300 && cfg.command_timeout == 300 && cfg.data_timeout == 600);
+	CHECK(set(&cfg, "nameservers = 127.0.0.1@5353 ::1@5353") == 0 && cfg.n_nameservers == 2);
+	CHECK(cfg.nameserver_port == 5353 && strcmp(cfg.nameservers[1], "::1") == 0);
+	CHECK(set(&cfg, "nameservers = 192.0.2.1") == 0 && cfg.nameserver_port == 0);
+	CHECK(set(&cfg, "nameservers = 127.0.0.1@53 ::1@54") < 0 && strstr(err, "same port"));
+	CHECK(set(&cfg, "nameservers = ns.example.org") < 0);
+	CHECK(set(&cfg, "nameservers = /etc/mailsock/resolv.conf") == 0 && cfg.n_nameservers == 0);
+	CHECK(strcmp(cfg.resolv_conf, "/etc/mailsock/resolv.conf") == 0);
+	CHECK(set(&cfg, "nameservers =") == 0 && cfg.resolv_conf[0] == '\0');
+	CHECK(set(&cfg, "nameservers = 127.0.0.1@0") < 0);
+	CHECK(set(&cfg, "smarthost = relay.example.net:587") == 0);
+	CHECK(strcmp(cfg.smarthost, "relay.example.net") == 0 && cfg.smarthost_port == 587);
+	CHECK(set(&cfg, "smarthost = [::1]:2525") == 0 && strcmp(cfg.smarthost, "::1") == 0);
+	CHECK(set(&cfg, "smarthost = 192.0.2.7") == 0 && cfg.smarthost_port == 25);
+	CHECK(set(&cfg, "smarthost = [::1") < 0 && set(&cfg, "smarthost = a_b:25") < 0);
+	CHECK(set(&cfg, "smarthost = host:99999") < 0);
+	CHECK(set(&cfg, "smarthost =") == 0 && cfg.smarthost[0] == '\0');
+	CHECK(set(&cfg, "smtp_port = 2525") == 0 && cfg.smtp_port == 2525);
+	CHECK(set(&cfg, "smtp_port = 0") < 0 && set(&cfg, "smtp_port = 65536") < 0);
+	CHECK(set(&cfg, "queue_lifetime = 3d") == 0 && cfg.queue_lifetime == 3 * 86400);
+	CHECK(set(&cfg, "retry_min = 1m") == 0 && set(&cfg, "retry_max = 2h") == 0);
+	CHECK(cfg.retry_min == 60 && cfg.retry_max == 7200);
+	CHECK(set(&cfg, "bounce_sender = bounces@example.org") == 0);
+	CHECK(set(&cfg, "bounce_sender = nobody") < 0 && set(&cfg, "bounce_sender = <a@b>") < 0);
+	CHECK(set(&cfg, "max_parallel = 0") < 0 && set(&cfg, "max_parallel = 8") == 0);
+	CHECK(set(&cfg, "connect_timeout = 10s") == 0 && cfg.connect_timeout == 10);
+	CHECK(set(&cfg, "data_timeout = 0") < 0);
+}
+
 static void test_file(void)
 {
 	char path[] = "/tmp/mailsock-config-XXXXXX";
@@ -87,6 +126,7 @@ int main(void)
 	test_defaults();
 	test_values();
 	test_errors();
+	test_relay_keys();
 	test_file();
 	return check_summary();
 }

@@ -1,0 +1,240 @@
+/* bounce.c - build a delivery status notification (RFC 3464, RFC 6522
+ * multipart/report) and store it where the sender will find it. */
+#include "bounce.h"
+#include "fsutil.h"
+#include "log.h"
+#include "maildir.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define HEADERS_MAX (64 * 1024)
+
+static void rfc5322_date(time_t t, char *buf, size_t size)
+{
+	struct tm tm;
+
+	strftime(buf, size, "%a, %d %b %Y %H:%M:%S %z", localtime_r(&t, &tm));
+}
+
+static void put_human_part(FILE *f, const struct config *cfg, const struct envelope *env,
+                           const struct bounce_item *items, size_t n)
+{
+	fprintf(f, "Content-Description: Notification\n"
+	           "Content-Type: text/plain; charset=utf-8\n\n"
+	           "This is the mail system at host %s.\n\n"
+	           "Your message %s could not be delivered to one or more recipients.\n"
+	           "It is attached below (headers only).\n\n", cfg->hostname, env->id);
+	for (size_t i = 0; i < n; i++) {
+		const struct result *r = items[i].result;
+		fprintf(f, "<%s>: ", items[i].rcpt);
+		if (r->mta[0])
+			fprintf(f, "host %s said: ", r->mta);
+		fprintf(f, "%d %s %s\n", r->code, r->enh, r->text);
+	}
+	fputc('\n', f);
+}
+
+/* RFC 6533: a non-ASCII address is of type utf-8, not rfc822. */
+static const char *address_type(const char *address)
+{
+	for (const char *p = address; *p; p++)
+		if ((unsigned char)*p >= 0x80)
+			return "utf-8";
+	return "rfc822";
+}
+
+static void put_status_part(FILE *f, const struct config *cfg, const struct envelope *env,
+                            const struct bounce_item *items, size_t n)
+{
+	char arrival[64], now[64];
+
+	rfc5322_date(env->arrival, arrival, sizeof arrival);
+	rfc5322_date(time(NULL), now, sizeof now);
+	fprintf(f, "Content-Description: Delivery report\n"
+	           "Content-Type: message/delivery-status\n\n"
+	           "Reporting-MTA: dns; %s\n"
+	           "X-Mailsock-Queue-ID: %s\n"
+	           "Arrival-Date: %s\n", cfg->hostname, env->id, arrival);
+	for (size_t i = 0; i < n; i++) {
+		const struct result *r = items[i].result;
+		fprintf(f, "\nFinal-Recipient: %s; %s\n"
+		           "Action: failed\n"
+		           "Status: %s\n", address_type(items[i].rcpt), items[i].rcpt, r->enh);
+		if (r->mta[0])
+			fprintf(f, "Remote-MTA: dns; %s\n", r->mta);
+		fprintf(f, "Diagnostic-Code: smtp; %d %s %s\n"
+		           "Last-Attempt-Date: %s\n", r->code, r->enh, r->text, now);
+	}
+	fputc('\n', f);
+}
+
+/* The original message's header section, without our Return-Path line. */
+static int put_original_headers(FILE *f, int msgfd)
+{
+	char *buf = malloc(HEADERS_MAX + 1);
+	size_t len = 0;
+
+	if (!buf)
+		return -1;
+	while (len < HEADERS_MAX) {
+		ssize_t n = pread(msgfd, buf + len, HEADERS_MAX - len, (off_t)len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			free(buf);
+			return -1;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	buf[len] = '\0';
+	char *end = strstr(buf, "\n\n");
+	size_t hlen = end ? (size_t)(end - buf) + 1 : len;
+	const char *start = buf;
+	if (strncmp(start, "Return-Path:", 12) == 0) {
+		const char *nl = memchr(start, '\n', hlen);
+		start = nl ? nl + 1 : start + hlen;
+	}
+	fprintf(f, "Content-Description: Undelivered Message Headers\n"
+	           "Content-Type: text/rfc822-headers\n\n");
+	fwrite(start, 1, hlen - (size_t)(start - buf), f);
+	free(buf);
+	return 0;
+}
+
+static int write_dsn(FILE *f, const struct config *cfg, const struct envelope *env, int msgfd,
+                     const char *id, const struct bounce_item *items, size_t n)
+{
+	char date[64], boundary[UNIQUE_ID_MAX + CONFIG_NAME_MAX + 8];
+
+	rfc5322_date(time(NULL), date, sizeof date);
+	snprintf(boundary, sizeof boundary, "%s/%s", id, cfg->hostname);
+	fprintf(f, "Return-Path: <>\n"
+	           "Date: %s\n"
+	           "From: Mail Delivery System <%s>\n"
+	           "To: <%s>\n"
+	           "Subject: Undelivered Mail Returned to Sender\n"
+	           "Message-ID: <%s@%s>\n"
+	           "Auto-Submitted: auto-replied\n"
+	           "MIME-Version: 1.0\n"
+	           "Content-Type: multipart/report; report-type=delivery-status;\n"
+	           "\tboundary=\"%s\"\n\n"
+	           "This is a MIME-encapsulated message.\n\n--%s\n",
+	        date, cfg->bounce_sender, env->sender, id, cfg->hostname, boundary, boundary);
+	put_human_part(f, cfg, env, items, n);
+	fprintf(f, "--%s\n", boundary);
+	put_status_part(f, cfg, env, items, n);
+	fprintf(f, "--%s\n", boundary);
+	if (put_original_headers(f, msgfd) < 0)
+		return -1;
+	fprintf(f, "\n--%s--\n", boundary);
+	return fflush(f) == 0 && !ferror(f) ? 0 : -1;
+}
+
+/* "User+tag@Dom" of a local domain -> "dom/user", or "dom/postmaster"
+ * when the user is unknown or the local part unfit for a file name. */
+static void local_dir(int rootfd, const char *sender, char *dir, size_t size)
+{
+	const char *at = strrchr(sender, '@');
+	size_t llen = strcspn(sender, "+@");
+	char domain[CONFIG_NAME_MAX], local[65];
+
+	snprintf(domain, sizeof domain, "%s", at + 1);
+	snprintf(local, sizeof local, "%.*s", (int)(llen < 64 ? llen : 64), sender);
+	for (char *p = domain; *p; p++)
+		*p = (char)tolower((unsigned char)*p);
+	for (char *p = local; *p; p++)
+		*p = (char)tolower((unsigned char)*p);
+	bool fit = local[0] && local[0] != '.' && !strchr(local, '/') && llen <= 64;
+	snprintf(dir, size, "%s/%s", domain, fit ? local : "postmaster");
+	if (!maildir_exists(rootfd, dir))
+		snprintf(dir, size, "%s/postmaster", domain);
+}
+
+static int deliver_local(const struct config *cfg, int queuefd, const char *path, int fd,
+                         const char *id, const char *sender, uint64_t size)
+{
+	char dir[CONFIG_NAME_MAX + 80];
+	int rootfd = open(cfg->mail_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (rootfd < 0)
+		return -1;
+	local_dir(rootfd, sender, dir, sizeof dir);
+	int rc = 0;
+	if (!maildir_exists(rootfd, dir))
+		rc = maildir_create(rootfd, dir);
+	if (rc == 0)
+		rc = maildir_deliver(queuefd, path, fd, rootfd, dir, id, cfg->hostname, size);
+	close_quietly(rootfd);
+	return rc;
+}
+
+static int deliver_queue(const struct config *cfg, int queuefd, const char *path,
+                         const char *id, const char *sender)
+{
+	char msg[UNIQUE_ID_MAX + 8];
+	struct envelope dsn = { .arrival = time(NULL) };
+
+	snprintf(msg, sizeof msg, "msg/%s", id);
+	if (linkat(queuefd, path, queuefd, msg, 0) < 0 || fsync_dir_at(queuefd, "msg") < 0)
+		return -1;
+	snprintf(dsn.id, sizeof dsn.id, "%s", id);
+	snprintf(dsn.peer, sizeof dsn.peer, "local");
+	snprintf(dsn.helo, sizeof dsn.helo, "%s", cfg->hostname);
+	dsn.sender = (char *)"";
+	dsn.next_attempt = dsn.arrival;
+	int rc = envelope_add_rcpt(&dsn, RCPT_PENDING, sender);
+	if (rc == 0)
+		rc = envelope_write(queuefd, &dsn);
+	dsn.sender = NULL;
+	envelope_free(&dsn);
+	if (rc < 0)
+		unlinkat(queuefd, msg, 0);
+	return rc;
+}
+
+static bool sender_is_local(const struct config *cfg, const char *sender)
+{
+	const char *at = strrchr(sender, '@');
+
+	return at && config_is_local_domain(cfg, at + 1);
+}
+
+int bounce_send(const struct config *cfg, int queuefd, const struct envelope *env, int msgfd,
+                const struct bounce_item *items, size_t n)
+{
+	char id[UNIQUE_ID_MAX], path[UNIQUE_ID_MAX + 16];
+	struct stat st;
+
+	unique_id(id, sizeof id);
+	snprintf(path, sizeof path, "tmp/%s", id);
+	int fd = openat(queuefd, path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -1;
+	FILE *f = fdopen(dup(fd), "w");
+	int rc = f ? write_dsn(f, cfg, env, msgfd, id, items, n) : -1;
+	if (f && fclose(f) != 0)
+		rc = -1;
+	if (rc == 0 && (fsync(fd) < 0 || fstat(fd, &st) < 0))
+		rc = -1;
+	if (rc == 0 && sender_is_local(cfg, env->sender))
+		rc = deliver_local(cfg, queuefd, path, fd, id, env->sender, (uint64_t)st.st_size);
+	else if (rc == 0)
+		rc = deliver_queue(cfg, queuefd, path, id, env->sender);
+	int saved = errno;
+	close_quietly(fd);
+	unlinkat(queuefd, path, 0);
+	log_event(rc == 0 ? LOG_LEVEL_INFO : LOG_LEVEL_ERROR, "bounce", "to", env->sender,
+	          "dsn", id, "result", rc == 0 ? "stored" : strerror(saved), NULL);
+	errno = saved;
+	return rc;
+}

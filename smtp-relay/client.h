@@ -1,0 +1,41 @@
+/* client.h - SMTP client: one message, some recipients, a list of places
+ * to try (RFC 5321 client side). */
+#ifndef SMTP_RELAY_CLIENT_H
+#define SMTP_RELAY_CLIENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "mx.h"
+#include "result.h"
+
+struct message {
+	const char *id;
+	int fd;              /* msg/ID, read with pread from offset 0 */
+	uint64_t size;
+	const char *sender;  /* "" for <> */
+	bool body_8bit;
+	bool smtputf8;
+};
+
+struct job_rcpt {
+	const char *address;
+	struct result result;   /* OUT_NONE before the first try */
+};
+
+/* Sessions kept open between messages to the same address (RSET, then the
+ * next transaction), at most 16; closing it says QUIT to each. */
+struct client_cache;
+struct client_cache *client_cache_new(void);
+void client_cache_close(struct client_cache *cache);
+
+/* Try route's destinations in order until no recipient is left with
+ * OUT_NONE or OUT_TEMP; each recipient's result is its last outcome.
+ * cache may be NULL (one session per call). */
+void client_deliver(const struct config *cfg, struct client_cache *cache,
+                    const struct route *route, const struct message *msg,
+                    struct job_rcpt *rcpts, size_t n);
+
+#endif

@@ -1,0 +1,43 @@
+/* conn.h - a TCP connection with timeouts, and SMTP replies on it. */
+#ifndef SMTP_RELAY_CONN_H
+#define SMTP_RELAY_CONN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "dns.h"
+
+struct conn {
+	int fd;
+	char in[4096];
+	size_t in_len, in_pos;
+	char out[8192];
+	size_t out_len;
+	bool broken;         /* a timeout or I/O error happened */
+	char why[128];       /* what broke */
+};
+
+struct reply {
+	int code;            /* 0 when none could be read */
+	char enh[16];        /* "" when the server gave none */
+	char text[512];      /* the text of the last line, or of the trouble */
+	char lines[32][80];  /* the first 79 octets of each line (EHLO keywords) */
+	size_t n_lines;
+};
+
+/* Connect within timeout seconds.  -1 with c->why set. */
+int conn_open(struct conn *c, const struct addr *addr, unsigned timeout);
+void conn_close(struct conn *c);
+
+/* Buffer bytes for sending; conn_flush sends them within timeout. */
+void conn_put(struct conn *c, const char *bytes, size_t len, unsigned timeout);
+void conn_puts(struct conn *c, const char *s, unsigned timeout);
+int conn_flush(struct conn *c, unsigned timeout);
+
+/* Read one (multi-line) reply within timeout.  On trouble code is 0. */
+void conn_reply(struct conn *c, struct reply *r, unsigned timeout);
+
+/* Text of addr ("192.0.2.1" or "2001:db8::1"). */
+void addr_text(const struct addr *addr, char *buf, size_t size);
+
+#endif

@@ -1,0 +1,360 @@
+/* entry.c - one queue entry: lock, read, deliver per domain, record the
+ * outcome of each recipient durably, bounce, reschedule or remove.
+ *
+ * Order matters for crash safety (doc/queue.md): delivered recipients are
+ * written to the envelope after each domain, so a later run does not send
+ * them again; failed ones are marked only after their DSN is stored, so a
+ * crash can duplicate a bounce but never lose one. */
+#include "entry.h"
+#include "bounce.h"
+#include "client.h"
+#include "fsutil.h"
+#include "log.h"
+#include "mx.h"
+#include "queue.h"
+#include "run.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct work {
+	struct runner *rn;
+	struct envelope env;
+	int msgfd;
+	struct message msg;
+	struct job_rcpt *jobs;     /* one per pending recipient */
+	size_t *index;             /* jobs[i] is env.rcpts[index[i]] */
+	size_t n;
+	time_t now;
+};
+
+static const char *domain_of(const char *address)
+{
+	const char *at = strrchr(address, '@');
+
+	return at ? at + 1 : "";
+}
+
+/* The size on the wire: CR LF line ends, so one octet more per line. */
+static uint64_t wire_size(int fd)
+{
+	char buf[8192];
+	uint64_t size = 0;
+	off_t off = 0;
+
+	for (;;) {
+		ssize_t n = pread(fd, buf, sizeof buf, off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return size;
+		off += n;
+		size += (uint64_t)n;
+		for (ssize_t i = 0; i < n; i++)
+			size += buf[i] == '\n';
+	}
+}
+
+static int collect_jobs(struct work *w)
+{
+	w->jobs = calloc(w->env.n_rcpts, sizeof *w->jobs);
+	w->index = calloc(w->env.n_rcpts, sizeof *w->index);
+	if (!w->jobs || !w->index)
+		return -1;
+	for (size_t i = 0; i < w->env.n_rcpts; i++)
+		if (w->env.rcpts[i].state == RCPT_PENDING) {
+			w->jobs[w->n].address = w->env.rcpts[i].address;
+			w->index[w->n++] = i;
+		}
+	return 0;
+}
+
+static bool any_delivered(const struct job_rcpt *jobs, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (jobs[i].result.outcome == OUT_OK)
+			return true;
+	return false;
+}
+
+/* Recipients of one domain share a route and a transaction; with a
+ * smarthost, all of them do. */
+static bool same_route(const struct config *cfg, const char *a, const char *b)
+{
+	return cfg->smarthost[0] || strcasecmp(a, b) == 0;
+}
+
+
+static void deliver_domain(struct work *w, const char *domain, struct job_rcpt *group,
+                           size_t k)
+{
+	struct route route;
+	struct result why;
+
+	if (route_find(w->rn->dns, w->rn->cfg, domain, &route, &why) < 0) {
+		for (size_t i = 0; i < k; i++)
+			group[i].result = why;
+		log_event(LOG_LEVEL_INFO, "route", "domain", domain, "enh", why.enh,
+		          "reply", why.text, NULL);
+		return;
+	}
+	client_deliver(w->rn->cfg, w->rn->cache, &route, &w->msg, group, k);
+	route_free(&route);
+}
+
+/* Durably record the recipients delivered so far. */
+static void save_delivered(struct work *w)
+{
+	for (size_t i = 0; i < w->n; i++)
+		if (w->jobs[i].result.outcome == OUT_OK)
+			w->env.rcpts[w->index[i]].state = RCPT_DELIVERED;
+	if (envelope_write(w->rn->queuefd, &w->env) < 0)
+		log_event(LOG_LEVEL_ERROR, "trouble", "action", "envelope write",
+		          "error", strerror(errno), NULL);
+}
+
+static void deliver_all(struct work *w)
+{
+	struct job_rcpt *group = calloc(w->n, sizeof *group);
+	size_t *members = calloc(w->n, sizeof *members);
+	bool *done = calloc(w->n, sizeof *done);
+
+	for (size_t i = 0; group && members && done && i < w->n; i++) {
+		if (done[i])
+			continue;
+		const char *domain = domain_of(w->jobs[i].address);
+		size_t k = 0;
+		for (size_t j = i; j < w->n; j++)
+			if (!done[j] && same_route(w->rn->cfg, domain_of(w->jobs[j].address), domain)) {
+				done[j] = true;
+				members[k] = j;
+				group[k++] = w->jobs[j];
+			}
+		deliver_domain(w, domain, group, k);
+		for (size_t m = 0; m < k; m++)
+			w->jobs[members[m]] = group[m];
+		if (any_delivered(group, k))
+			save_delivered(w);
+	}
+	free(group);
+	free(members);
+	free(done);
+}
+
+/* Past queue_lifetime, what is still deferred fails for good. */
+static void expire(struct work *w)
+{
+	if (w->now - w->env.arrival < (time_t)w->rn->cfg->queue_lifetime)
+		return;
+	for (size_t i = 0; i < w->n; i++) {
+		struct result *r = &w->jobs[i].result;
+		if (r->outcome != OUT_TEMP && r->outcome != OUT_NONE)
+			continue;
+		char text[sizeof r->text];
+		snprintf(text, sizeof text, "delivery time expired; last trouble: %d %.400s", r->code,
+		         r->text);
+		snprintf(r->text, sizeof r->text, "%s", text);
+		snprintf(r->enh, sizeof r->enh, "4.4.7");
+		r->outcome = OUT_PERM;
+	}
+}
+
+static void log_outcome(const struct work *w, const struct job_rcpt *j, const char *status)
+{
+	char delay[32], attempts[16], code[8];
+
+	snprintf(delay, sizeof delay, "%lld", (long long)(w->now - w->env.arrival));
+	snprintf(attempts, sizeof attempts, "%u", w->env.attempts + 1);
+	snprintf(code, sizeof code, "%d", j->result.code);
+	log_event(LOG_LEVEL_INFO, "delivery", "rcpt", j->address, "status", status,
+	          "relay", j->result.mta[0] ? j->result.mta : "none",
+	          "addr", j->result.addr[0] ? j->result.addr : "none", "code", code,
+	          "enh", j->result.enh, "delay", delay, "attempts", attempts,
+	          "reply", j->result.text, NULL);
+}
+
+/* Bounce the recipients that failed for good (never to <>), then mark them. */
+static void bounce_failed(struct work *w)
+{
+	struct bounce_item *items = calloc(w->n ? w->n : 1, sizeof *items);
+	size_t k = 0;
+
+	if (!items)
+		return;
+	for (size_t i = 0; i < w->n; i++)
+		if (w->jobs[i].result.outcome == OUT_PERM) {
+			items[k].rcpt = w->jobs[i].address;
+			items[k++].result = &w->jobs[i].result;
+		}
+	bool stored = true;
+	if (k > 0 && w->env.sender[0] == '\0')
+		log_event(LOG_LEVEL_INFO, "bounce", "to", "<>", "result", "suppressed: null sender",
+		          NULL);
+	else if (k > 0)
+		stored = bounce_send(w->rn->cfg, w->rn->queuefd, &w->env, w->msgfd, items, k) == 0;
+	for (size_t i = 0; i < w->n; i++) {
+		struct result *r = &w->jobs[i].result;
+		if (r->outcome == OUT_PERM && !stored)
+			r->outcome = OUT_TEMP;     /* tried again, and bounced, next run */
+		else if (r->outcome == OUT_PERM)
+			w->env.rcpts[w->index[i]].state = RCPT_FAILED;
+	}
+	free(items);
+}
+
+static void record_errors(struct work *w)
+{
+	char text[1024];
+
+	for (size_t i = 0; i < w->n; i++) {
+		struct job_rcpt *j = &w->jobs[i];
+		struct envelope_rcpt *r = &w->env.rcpts[w->index[i]];
+		static const char *const names[] = { "deferred", "sent", "deferred", "bounced" };
+		log_outcome(w, j, names[j->result.outcome]);
+		if (j->result.outcome == OUT_OK)
+			continue;
+		result_format(&j->result, text, sizeof text);
+		free(r->error);
+		r->error = strdup(text);
+		if (j->result.outcome != OUT_PERM) {
+			free(w->env.error);
+			w->env.error = strdup(text);
+		}
+	}
+}
+
+static bool all_done(const struct envelope *env)
+{
+	for (size_t i = 0; i < env->n_rcpts; i++)
+		if (env->rcpts[i].state == RCPT_PENDING)
+			return false;
+	return true;
+}
+
+/* Remove env/ID first, then msg/ID (doc/queue.md). */
+static void remove_entry(struct work *w)
+{
+	char path[UNIQUE_ID_MAX + 8];
+	int q = w->rn->queuefd;
+
+	snprintf(path, sizeof path, "env/%s", w->env.id);
+	if (unlinkat(q, path, 0) < 0 || fsync_dir_at(q, "env") < 0) {
+		log_event(LOG_LEVEL_ERROR, "trouble", "action", "remove", "error", strerror(errno), NULL);
+		return;
+	}
+	snprintf(path, sizeof path, "msg/%s", w->env.id);
+	if (unlinkat(q, path, 0) < 0)
+		log_event(LOG_LEVEL_ERROR, "trouble", "action", "remove", "error", strerror(errno), NULL);
+	log_event(LOG_LEVEL_INFO, "removed", NULL);
+}
+
+static void finish(struct work *w)
+{
+	expire(w);
+	bounce_failed(w);
+	record_errors(w);
+	if (all_done(&w->env)) {
+		remove_entry(w);
+		return;
+	}
+	w->env.attempts++;
+	w->env.next_attempt = w->now + (time_t)retry_delay(w->rn->cfg, w->env.attempts);
+	if (envelope_write(w->rn->queuefd, &w->env) < 0)
+		log_event(LOG_LEVEL_ERROR, "trouble", "action", "envelope write",
+		          "error", strerror(errno), NULL);
+}
+
+static void deliver_entry(struct work *w)
+{
+	struct stat st;
+
+	if (fstat(w->msgfd, &st) < 0 || collect_jobs(w) < 0) {
+		log_event(LOG_LEVEL_ERROR, "trouble", "error", strerror(errno), NULL);
+		return;
+	}
+	w->msg = (struct message){ .id = w->env.id, .fd = w->msgfd, .size = wire_size(w->msgfd),
+	                           .sender = w->env.sender, .body_8bit = w->env.body_8bit,
+	                           .smtputf8 = w->env.smtputf8 };
+	deliver_all(w);
+	w->now = time(NULL);
+	finish(w);
+}
+
+static int lock_message(int queuefd, const char *id)
+{
+	char path[UNIQUE_ID_MAX + 8];
+
+	snprintf(path, sizeof path, "msg/%s", id);
+	int fd = openat(queuefd, path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	int rc;
+	while ((rc = flock(fd, LOCK_EX | LOCK_NB)) < 0 && errno == EINTR)
+		;
+	if (rc < 0) {
+		close_quietly(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Read env/ID; 1 when read, 0 when gone, -1 when broken. */
+static int read_envelope(int queuefd, const char *id, struct envelope *env)
+{
+	char path[UNIQUE_ID_MAX + 8];
+
+	snprintf(path, sizeof path, "env/%s", id);
+	int fd = openat(queuefd, path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -1;
+	FILE *f = fdopen(fd, "r");
+	if (!f) {
+		close_quietly(fd);
+		return -1;
+	}
+	int rc = envelope_read(f, env) == 0 ? 1 : -1;
+	fclose(f);
+	return rc;
+}
+
+static bool envelope_exists(int queuefd, const char *id)
+{
+	char path[UNIQUE_ID_MAX + 8];
+
+	snprintf(path, sizeof path, "env/%s", id);
+	return faccessat(queuefd, path, F_OK, 0) == 0;
+}
+
+void entry_process(struct runner *rn, const char *id)
+{
+	struct work w = { .rn = rn, .now = time(NULL) };
+
+	log_set_context("msgid", id);
+	w.msgfd = lock_message(rn->queuefd, id);
+	if (w.msgfd < 0) {
+		if (errno == EWOULDBLOCK)
+			log_event(LOG_LEVEL_DEBUG, "skip", "reason", "locked by another run", NULL);
+		else if (errno != ENOENT)
+			log_event(LOG_LEVEL_ERROR, "trouble", "error", strerror(errno), NULL);
+		else if (envelope_exists(rn->queuefd, id))    /* msg/ is written first, removed last */
+			log_event(LOG_LEVEL_ERROR, "trouble", "error", "envelope without message", NULL);
+		return;
+	}
+	int rc = read_envelope(rn->queuefd, id, &w.env);
+	if (rc < 0)
+		log_event(LOG_LEVEL_ERROR, "trouble", "action", "envelope read",
+		          "error", strerror(errno), NULL);
+	else if (rc > 0 && (rn->flush || w.env.next_attempt <= w.now))
+		deliver_entry(&w);
+	envelope_free(&w.env);
+	free(w.jobs);
+	free(w.index);
+	close_quietly(w.msgfd);
+}

@@ -1,0 +1,109 @@
+/* list.c - "smtp-relay -l": the queue as mailq shows it. */
+#include "fsutil.h"
+#include "queue.h"
+#include "run.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+/* "42s", "17m", "5h", "3d" */
+static void span(long long secs, char *buf, size_t size)
+{
+	if (secs < 0)
+		secs = 0;
+	if (secs < 120)
+		snprintf(buf, size, "%llds", secs);
+	else if (secs < 7200)
+		snprintf(buf, size, "%lldm", secs / 60);
+	else if (secs < 2 * 86400)
+		snprintf(buf, size, "%lldh", secs / 3600);
+	else
+		snprintf(buf, size, "%lldd", secs / 86400);
+}
+
+static void print_entry(FILE *out, int queuefd, const struct envelope *env)
+{
+	char path[UNIQUE_ID_MAX + 8], age[32], next[32];
+	struct stat st;
+	time_t now = time(NULL);
+
+	snprintf(path, sizeof path, "msg/%s", env->id);
+	long long size = fstatat(queuefd, path, &st, 0) == 0 ? (long long)st.st_size : -1;
+	span(now - env->arrival, age, sizeof age);
+	span(env->next_attempt - now, next, sizeof next);
+	fprintf(out, "%s  age %s  size %lld  <%s>\n", env->id, age, size, env->sender);
+	fprintf(out, "    attempts %u, next attempt %s%s\n", env->attempts,
+	        env->next_attempt <= now ? "now" : "in ", env->next_attempt <= now ? "" : next);
+	if (env->error)
+		fprintf(out, "    last error: %s\n", env->error);
+	for (size_t i = 0; i < env->n_rcpts; i++) {
+		const struct envelope_rcpt *r = &env->rcpts[i];
+		if (r->state != RCPT_PENDING)
+			continue;
+		fprintf(out, "    %s", r->address);
+		if (r->error)
+			fprintf(out, "  (%s)", r->error);
+		fputc('\n', out);
+	}
+}
+
+static int list_one(FILE *out, int queuefd, const char *id)
+{
+	char path[600];
+	struct envelope env;
+
+	snprintf(path, sizeof path, "env/%s", id);
+	int fd = openat(queuefd, path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -1;     /* delivered meanwhile */
+	FILE *f = fdopen(fd, "r");
+	if (!f) {
+		close_quietly(fd);
+		return -1;
+	}
+	int rc = envelope_read(f, &env);
+	fclose(f);
+	if (rc == 0)
+		print_entry(out, queuefd, &env);
+	else
+		fprintf(out, "%s  (unreadable envelope)\n", id);
+	envelope_free(&env);
+	return 1;
+}
+
+int list_queue(const struct config *cfg, FILE *out)
+{
+	int queuefd = open(cfg->queue_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (queuefd < 0) {
+		if (errno == ENOENT) {
+			fputs("queue is empty\n", out);
+			return 0;
+		}
+		return -1;
+	}
+	int envfd = openat(queuefd, "env", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = envfd < 0 ? NULL : fdopendir(envfd);
+	size_t count = 0;
+	if (d) {
+		struct dirent *e;
+		while ((e = readdir(d)))
+			if (e->d_name[0] != '.' && list_one(out, queuefd, e->d_name) > 0)
+				count++;
+		closedir(d);
+	} else if (envfd >= 0) {
+		close_quietly(envfd);
+	}
+	close_quietly(queuefd);
+	if (count == 0)
+		fputs("queue is empty\n", out);
+	else
+		fprintf(out, "-- %zu %s\n", count, count == 1 ? "entry" : "entries");
+	return fflush(out) == 0 ? 0 : -1;
+}

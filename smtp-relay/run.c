@@ -1,0 +1,195 @@
+/* run.c - one run over the queue.
+ *
+ * The entries in env/ are shared out among up to max_parallel worker
+ * processes; each takes the flock of an entry's msg/ID before touching it,
+ * so overlapping runs (timer, path unit, a person) never send one message
+ * twice, and no run waits for another. */
+#include "run.h"
+#include "client.h"
+#include "entry.h"
+#include "fsutil.h"
+#include "log.h"
+#include "queue.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define DEBRIS_AGE (24 * 3600)
+
+unsigned retry_delay(const struct config *cfg, unsigned attempts)
+{
+	unsigned delay = cfg->retry_min;
+
+	for (unsigned i = 1; i < attempts && delay < cfg->retry_max; i++)
+		delay = delay > cfg->retry_max / 2 ? cfg->retry_max : delay * 2;
+	return delay < cfg->retry_max ? delay : cfg->retry_max;
+}
+
+static int by_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The names in queue/sub, sorted (oldest id first). */
+static char **list_dir(int queuefd, const char *sub, size_t *n)
+{
+	int fd = openat(queuefd, sub, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = fd < 0 ? NULL : fdopendir(fd);
+	char **names = NULL;
+
+	*n = 0;
+	if (!d) {
+		if (fd >= 0)
+			close_quietly(fd);
+		return NULL;
+	}
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		char **more = realloc(names, (*n + 1) * sizeof *names);
+		if (!more)
+			break;
+		names = more;
+		if (!(names[*n] = strdup(e->d_name)))
+			break;
+		(*n)++;
+	}
+	closedir(d);
+	if (names)
+		qsort(names, *n, sizeof *names, by_name);
+	return names;
+}
+
+static void free_names(char **names, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+}
+
+static bool older_than(int dirfd, const char *path, time_t age)
+{
+	struct stat st;
+
+	return fstatat(dirfd, path, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	       time(NULL) - st.st_mtime > age;
+}
+
+/* tmp/ files left by a crash, and msg/ files whose envelope never came. */
+static void reap_debris(int queuefd)
+{
+	char path[600];
+	size_t n;
+	char **names = list_dir(queuefd, "tmp", &n);
+
+	for (size_t i = 0; i < n; i++) {
+		snprintf(path, sizeof path, "tmp/%s", names[i]);
+		if (older_than(queuefd, path, DEBRIS_AGE) && unlinkat(queuefd, path, 0) == 0)
+			log_event(LOG_LEVEL_INFO, "reaped", "path", path, NULL);
+	}
+	free_names(names, n);
+	names = list_dir(queuefd, "msg", &n);
+	for (size_t i = 0; i < n; i++) {
+		snprintf(path, sizeof path, "env/%s", names[i]);
+		if (faccessat(queuefd, path, F_OK, 0) == 0 || errno != ENOENT)
+			continue;
+		snprintf(path, sizeof path, "msg/%s", names[i]);
+		if (older_than(queuefd, path, DEBRIS_AGE) && unlinkat(queuefd, path, 0) == 0)
+			log_event(LOG_LEVEL_INFO, "reaped", "path", path, NULL);
+	}
+	free_names(names, n);
+}
+
+/* Worker k of n: entries k, k+n, k+2n, ... */
+static int work(const struct config *cfg, int queuefd, bool flush, char **ids, size_t n_ids,
+                size_t k, size_t n)
+{
+	char err[256];
+	struct runner rn = { .cfg = cfg, .queuefd = queuefd, .flush = flush };
+
+	rn.dns = dns_open(cfg, err, sizeof err);
+	if (!rn.dns) {
+		log_event(LOG_LEVEL_ERROR, "trouble", "action", "resolver", "error", err, NULL);
+		return -1;
+	}
+	rn.cache = client_cache_new();
+	for (size_t i = k; i < n_ids; i += n)
+		entry_process(&rn, ids[i]);
+	client_cache_close(rn.cache);
+	dns_close(rn.dns);
+	return 0;
+}
+
+static int wait_workers(const pid_t *pids, size_t n)
+{
+	int rc = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		int status;
+		pid_t p;
+		while ((p = waitpid(pids[i], &status, 0)) < 0 && errno == EINTR)
+			;
+		if (p < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+			rc = -1;
+	}
+	return rc;
+}
+
+static int run_parallel(const struct config *cfg, int queuefd, bool flush, char **ids,
+                        size_t n_ids, size_t workers)
+{
+	pid_t pids[64];
+	size_t started = 0;
+	int rc = 0;
+
+	for (size_t k = 0; k < workers; k++) {
+		pid_t p = fork();
+		if (p == 0)
+			_exit(work(cfg, queuefd, flush, ids, n_ids, k, workers) == 0 ? 0 : 1);
+		if (p < 0) {
+			log_event(LOG_LEVEL_ERROR, "trouble", "action", "fork", "error", strerror(errno), NULL);
+			rc = -1;
+			break;
+		}
+		pids[started++] = p;
+	}
+	if (wait_workers(pids, started) < 0)
+		rc = -1;
+	/* entries of workers that could not start: do them here */
+	for (size_t k = started; k < workers && started < workers; k++)
+		if (work(cfg, queuefd, flush, ids, n_ids, k, workers) < 0)
+			rc = -1;
+	return rc;
+}
+
+int run_queue(const struct config *cfg, bool flush)
+{
+	int queuefd = queue_open(cfg->queue_dir);
+
+	if (queuefd < 0) {
+		log_event(LOG_LEVEL_ERROR, "trouble", "queue", cfg->queue_dir, "error", strerror(errno),
+		          NULL);
+		return -1;
+	}
+	reap_debris(queuefd);
+	size_t n_ids;
+	char **ids = list_dir(queuefd, "env", &n_ids);
+	size_t workers = cfg->max_parallel < n_ids ? cfg->max_parallel : n_ids;
+	int rc = 0;
+	if (workers == 1)
+		rc = work(cfg, queuefd, flush, ids, n_ids, 0, 1);
+	else if (workers > 1)
+		rc = run_parallel(cfg, queuefd, flush, ids, n_ids, workers);
+	free_names(ids, n_ids);
+	close_quietly(queuefd);
+	return rc;
+}

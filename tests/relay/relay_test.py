@@ -1,0 +1,956 @@
+#!/usr/bin/python3
+"""smtp-relay against real parts, inside a private network namespace.
+
+tests/relay.sh starts this under `unshare --net`: the loopback device is
+ours, so receivers listen on port 25 of 127.0.0.x and fd00:99::5, and no
+traffic leaves the namespace.  Parts:
+
+  nsd              127.0.0.1@5353, zone tests/relay/test.zone
+  smtpd-session    127.0.0.4:25 under systemd-socket-activate (remote.test)
+  aiosmtpd sinks   127.0.0.5, .7, .8, .11-.13, [fd00:99::5], 127.0.0.10:2525
+  a black hole     127.0.0.9:25 accepts TCP and never greets
+
+Mail goes into the relay's queue through a real smtpd-session (a local
+session on a pipe, which may relay), then smtp-relay runs.  Each case gets a
+fresh queue and mail root.  Prints PASS/FAIL lines and "N passed, N failed".
+"""
+import asyncio
+import email
+import email.policy
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import traceback
+
+from aiosmtpd.controller import Controller
+
+SRC = os.environ["top_srcdir"]
+BUILD = os.environ["top_builddir"]
+RELAY = os.path.join(BUILD, "smtp-relay", "smtp-relay")
+SESSION = os.path.join(BUILD, "smtpd-session", "smtpd-session")
+DNS_PORT = 5353
+
+LAST_LOG = None
+children = []          # Popen objects of long-running parts, killed at exit
+
+
+def stop_children():
+    for p in children:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+
+
+def on_signal(signum, _frame):
+    stop_children()
+    sys.exit(128 + signum)
+
+
+def sh(*args):
+    subprocess.run(args, check=True)
+
+
+# ---- receivers ------------------------------------------------------------
+
+class Sink:
+    """An aiosmtpd handler with failure injection by local part:
+    reject*  -> 550 5.1.1 at RCPT          defer*  -> 450 once, then accepted
+    tempfail* -> 451 at RCPT, always       slow mode -> DATA hangs, then 451
+    """
+
+    def __init__(self, name):
+        self.name = name
+        self.reset()
+
+    def reset(self):
+        self.messages = []
+        self.options = []
+        self.deferred = set()
+        self.slow = False
+        self.data_delay = 0.0
+        self.in_data = threading.Event()
+        self.ehlos = 0
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        self.ehlos += 1
+        session.host_name = hostname
+        return responses
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        local = address.split("@")[0]
+        if local.startswith("reject"):
+            return "550 5.1.1 no such user here"
+        if local.startswith("tempfail"):
+            return "451 4.3.0 temporary trouble"
+        if local.startswith("defer") and address not in self.deferred:
+            self.deferred.add(address)
+            return "450 4.2.0 mailbox busy, try again later"
+        envelope.rcpt_tos.append(address)
+        return "250 2.1.5 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        self.in_data.set()
+        if self.slow:
+            await asyncio.sleep(20)
+            return "451 4.3.0 too slow"
+        if self.data_delay:
+            await asyncio.sleep(self.data_delay)
+        self.messages.append((envelope.mail_from, list(envelope.rcpt_tos),
+                              envelope.original_content))
+        self.options.append(list(envelope.mail_options))
+        return "250 2.0.0 Ok: queued"
+
+
+SINKS = {
+    "backup": ("127.0.0.5", 25), "real": ("127.0.0.7", 25), "aonly": ("127.0.0.8", 25),
+    "smart": ("127.0.0.10", 2525), "a.tie": ("127.0.0.11", 25),
+    "b.tie": ("127.0.0.12", 25), "c.tie": ("127.0.0.13", 25), "v6": ("fd00:99::5", 25),
+    "small": ("127.0.0.14", 25),
+}
+OPTIONS = {"small": {"data_size_limit": 1024, "enable_SMTPUTF8": False}}
+sinks = {}
+
+
+def start_sinks():
+    for name, (host, port) in SINKS.items():
+        handler = Sink(name)
+        ctl = Controller(handler, hostname=host, port=port, ready_timeout=5,
+                         **OPTIONS.get(name, {}))
+        ctl.start()
+        sinks[name] = (handler, ctl)
+
+
+def start_black_hole():
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.bind(("127.0.0.9", 25))
+    s.listen(16)
+    return s            # never accepted: connects succeed, no greeting
+
+
+# postfix's smtp-sink: name -> (address, failure flags)
+SMTP_SINK = shutil.which("smtp-sink") or (os.path.exists("/usr/sbin/smtp-sink") and "/usr/sbin/smtp-sink")
+SMTP_SINKS = {
+    "sink450": ("127.0.0.21", ["-r", "RCPT"]),          # 450 at RCPT
+    "sink5xx": ("127.0.0.22", ["-f", "MAIL"]),          # 5xx at MAIL
+    "sink421": ("127.0.0.23", ["-Q", "MAIL"]),          # 421 and hang up at MAIL
+    "sinkslow": ("127.0.0.24", ["-W", "connect:6"]),   # greeting after 6 s
+    "sinkhelo": ("127.0.0.25", ["-f", "EHLO"]),         # EHLO refused: HELO
+    "sinkpipe": ("127.0.0.26", []),                     # plain, with PIPELINING
+}
+sink_dumps = {}
+
+
+class Skip(Exception):
+    pass
+
+
+def real_root():
+    """Root of the host, not root mapped from an ordinary user (unshare -r)."""
+    with open("/proc/self/uid_map") as f:
+        return f.read().split()[:2] == ["0", "0"]
+
+
+def start_smtp_sinks(top):
+    global SMTP_SINK, SMTP_SINK_WHY
+    if not SMTP_SINK:
+        return
+    if not real_root():         # smtp-sink -u calls initgroups(), denied to a mapped root
+        SMTP_SINK, SMTP_SINK_WHY = None, "smtp-sink needs real root (it drops privileges)"
+        return
+    user = "nobody"
+    os.chmod(top, 0o711)          # nobody must reach the dump directories
+    started = []
+    for name, (addr, flags) in SMTP_SINKS.items():
+        dump = os.path.join(top, "dump-" + name)
+        os.makedirs(dump)
+        os.chmod(dump, 0o777)
+        p = subprocess.Popen([SMTP_SINK, "-u", user, "-d", dump + "/%H%M%S.", *flags,
+                              f"{addr}:25", "16"], stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+        children.append(p)
+        started.append(p)
+        sink_dumps[name] = dump
+    try:
+        for name, (addr, _) in SMTP_SINKS.items():
+            wait_port(addr, 25)
+        time.sleep(0.2)
+        if any(p.poll() is not None for p in started):
+            raise RuntimeError("exited")
+    except RuntimeError:
+        SMTP_SINK, SMTP_SINK_WHY = None, "smtp-sink did not start"
+
+
+def sink_messages(name):
+    d = sink_dumps[name]
+    return [open(os.path.join(d, f), "rb").read() for f in sorted(os.listdir(d))]
+
+
+SMTP_SINK_WHY = "smtp-sink not installed (Debian package postfix; optional)"
+
+
+def need_smtp_sink():
+    if not SMTP_SINK:
+        raise Skip(SMTP_SINK_WHY)
+
+
+def wait_port(host, port, timeout=5):
+    end = time.time() + timeout
+    while time.time() < end:
+        try:
+            socket.create_connection((host, port), timeout=0.5).close()
+            return
+        except OSError:
+            time.sleep(0.02)
+    raise RuntimeError(f"{host}:{port} never listened")
+
+
+def start_remote_session(top):
+    """A second smtpd-session, the MX of remote.test, on 127.0.0.4:25."""
+    conf = os.path.join(top, "remote.conf")
+    mail = os.path.join(top, "remote-mail")
+    os.makedirs(os.path.join(mail, "remote.test", "bob", "new"))
+    for sub in ("tmp", "cur"):
+        os.makedirs(os.path.join(mail, "remote.test", "bob", sub))
+    with open(conf, "w") as f:
+        f.write(f"hostname = mx1.remote.test\ndomains = remote.test\nmail_root = {mail}\n"
+                f"queue_dir = {top}/remote-queue\nrelay_networks =\n")
+    p = subprocess.Popen(["systemd-socket-activate", "--accept", "--inetd", "-l",
+                          "127.0.0.4:25", SESSION, "-c", conf],
+                         stdout=subprocess.DEVNULL, stderr=open(os.path.join(top, "remote.log"), "w"))
+    children.append(p)
+    wait_port("127.0.0.4", 25)
+    return mail
+
+
+def start_nsd(top):
+    zone = os.path.join(top, "test.zone")
+    shutil.copy(os.path.join(SRC, "tests", "relay", "test.zone"), zone)
+    conf = os.path.join(top, "nsd.conf")
+    with open(conf, "w") as f:
+        f.write(f"""server:
+  ip-address: 127.0.0.1@{DNS_PORT}
+  ip-address: 127.0.0.1@53
+  username: ""
+  chroot: ""
+  database: ""
+  zonesdir: "{top}"
+  pidfile: "{top}/nsd.pid"
+  logfile: "{top}/nsd.log"
+  xfrdfile: "{top}/xfrd.state"
+  xfrdir: "{top}"
+  zonelistfile: "{top}/zone.list"
+  verbosity: 1
+remote-control:
+  control-enable: no
+zone:
+  name: test
+  zonefile: "{zone}"
+""")
+    p = subprocess.Popen(["nsd", "-d", "-c", conf], stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL)
+    children.append(p)
+    end = time.time() + 5
+    q = b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x04test\x00\x00\x06\x00\x01"
+    while time.time() < end:
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.settimeout(0.2)
+        try:
+            s.sendto(q, ("127.0.0.1", DNS_PORT))
+            if s.recv(512)[:2] == b"\x12\x34":
+                return
+        except OSError:
+            time.sleep(0.05)
+        finally:
+            s.close()
+    raise RuntimeError("nsd did not answer")
+
+
+# ---- the relay's side -----------------------------------------------------
+
+class Case:
+    """A fresh queue, mail root and config for one test."""
+    counter = 0
+
+    def __init__(self, top, name, extra=""):
+        self.dir = os.path.join(top, name)
+        self.queue = os.path.join(self.dir, "queue")
+        self.mail = os.path.join(self.dir, "mail")
+        os.makedirs(self.dir)
+        for user in ("alice", "postmaster"):
+            for sub in ("tmp", "new", "cur"):
+                os.makedirs(os.path.join(self.mail, "local.test", user, sub))
+        self.conf = os.path.join(self.dir, "mailsock.conf")
+        with open(self.conf, "w") as f:
+            f.write(f"""# smtp-relay test: {name}
+hostname = relay.test
+domains = local.test
+mail_root = {self.mail}
+queue_dir = {self.queue}
+nameservers = 127.0.0.1@{DNS_PORT}
+smtp_port = 25
+connect_timeout = 2s
+greeting_timeout = 2s
+command_timeout = 5s
+data_timeout = 10s
+log_level = debug
+{extra}""")
+        self.log = os.path.join(self.dir, "relay.log")
+        global LAST_LOG
+        LAST_LOG = self.log
+
+    def submit(self, sender, rcpts, body="Subject: test\n\nHello.\n", params=""):
+        """Queue a message through a real smtpd-session on a pipe."""
+        lines = ["EHLO client.local.test", f"MAIL FROM:<{sender}>{params}"]
+        lines += [f"RCPT TO:<{r}>" for r in rcpts]
+        lines += ["DATA"] + body.rstrip("\n").split("\n") + [".", "QUIT"]
+        script = "".join(l + "\r\n" for l in lines).encode("utf-8")
+        out = subprocess.run([SESSION, "-c", self.conf], input=script, capture_output=True,
+                             timeout=20).stdout.decode()
+        assert "queued as" in out, out
+        return out.split("queued as ")[1].split()[0]
+
+    def put_entry(self, sender, rcpts, message):
+        """Write a queue entry directly, as doc/queue.md describes it."""
+        for sub in ("tmp", "msg", "env"):
+            os.makedirs(os.path.join(self.queue, sub), exist_ok=True)
+        Case.counter += 1
+        now = int(time.time())
+        qid = f"{now}.M000000P{os.getpid()}Q{Case.counter}"
+        with open(os.path.join(self.queue, "msg", qid), "wb") as f:
+            f.write(message)
+        env = (f"version 1\nid {qid}\narrival {now}\npeer local\nhelo test\n"
+               f"sender {sender}\nbody 7BIT\nsmtputf8 no\nattempts 0\nnext {now}\n")
+        env += "".join(f"rcpt pending {r}\n" for r in rcpts)
+        with open(os.path.join(self.queue, "env", qid), "w") as f:
+            f.write(env)
+        return qid
+
+    def relay(self, *args, timeout=60):
+        with open(self.log, "a") as log:
+            r = subprocess.run([RELAY, "-c", self.conf, *args], stdout=subprocess.PIPE,
+                               stderr=log, timeout=timeout)
+        # 0 whatever happened to the mail; anything else (a sanitizer's report
+        # included) is a failure of the case
+        check(r.returncode == 0, f"smtp-relay exited {r.returncode}")
+        return r
+
+    def start_relay(self, *args):
+        log = open(self.log, "a")
+        p = subprocess.Popen([RELAY, "-c", self.conf, *args], stdout=subprocess.DEVNULL, stderr=log)
+        children.append(p)
+        return p
+
+    def entries(self):
+        return sorted(os.listdir(os.path.join(self.queue, "env")))
+
+    def envelope(self, qid):
+        with open(os.path.join(self.queue, "env", qid)) as f:
+            return f.read()
+
+    def maildir(self, user, domain="local.test"):
+        d = os.path.join(self.mail, domain, user, "new")
+        return [open(os.path.join(d, n), "rb").read() for n in sorted(os.listdir(d))]
+
+
+def check(cond, what):
+    if not cond:
+        raise AssertionError(what)
+
+
+def delivered(sink):
+    return sinks[sink][0].messages
+
+
+def reset_sinks():
+    for handler, _ in sinks.values():
+        handler.reset()
+
+
+def parse_dsn(raw):
+    msg = email.message_from_bytes(raw, policy=email.policy.default)
+    check(msg.get_content_type() == "multipart/report", "DSN is multipart/report")
+    check(msg.get_param("report-type") == "delivery-status", "report-type=delivery-status")
+    parts = list(msg.iter_parts())
+    check(len(parts) == 3, f"DSN has 3 parts, not {len(parts)}")
+    check(parts[0].get_content_type() == "text/plain", "first part is human-readable")
+    check(parts[1].get_content_type() == "message/delivery-status", "second part is the report")
+    check(parts[2].get_content_type() == "text/rfc822-headers", "third part: original headers")
+    # message/delivery-status: a list of header blocks, first per-message, then per-recipient
+    blocks = parts[1].get_payload()
+    per_rcpt = [b for b in blocks if b.get("Final-Recipient")]
+    return msg, parts, blocks[0], per_rcpt
+
+
+# ---- the cases ------------------------------------------------------------
+
+def test_best_mx_end_to_end(top):
+    """best MX is a second smtpd-session: byte-exact, one more Received"""
+    c = Case(top, "best_mx")
+    body = ("Subject: end to end\nFrom: alice@local.test\n\n"
+            ".leading dot survives dot-stuffing\n..two dots\nline\n\nlast line\n")
+    qid = c.submit("alice@local.test", ["bob@remote.test"], body)
+    queued = open(os.path.join(c.queue, "msg", qid), "rb").read()
+    r = c.relay()
+    check(r.returncode == 0, f"relay exit {r.returncode}")
+    check(c.entries() == [], "entry removed after delivery")
+    check(not os.path.exists(os.path.join(c.queue, "msg", qid)), "message file removed")
+    got = [open(os.path.join(REMOTE_MAIL, "remote.test/bob/new", n), "rb").read()
+           for n in os.listdir(os.path.join(REMOTE_MAIL, "remote.test/bob/new"))]
+    mine = [g for g in got if qid.encode() in g]
+    check(len(mine) == 1, f"one copy in the remote Maildir, got {len(mine)}")
+    remote = mine[0]
+    check(remote.startswith(b"Return-Path: <alice@local.test>\n"), "remote Return-Path")
+    # strip the remote's Return-Path and its Received field: the rest is ours, byte for byte
+    lines = remote.split(b"\n")
+    check(lines[1].startswith(b"Received: from relay.test"), f"remote Received: {lines[1]!r}")
+    i = 2
+    while lines[i].startswith(b"\t"):
+        i += 1
+    rest = b"\n".join(lines[i:])
+    ours = queued.split(b"\n", 1)[1]           # without our Return-Path
+    check(rest == ours, "message byte-exact after the new Received field")
+    check(remote.count(b"\nReceived:") == queued.count(b"\nReceived:") + 1, "one more Received")
+    check(delivered("backup") == [], "backup MX not used")
+
+
+def test_failover_refused(top):
+    """first MX refuses the connection: the next one gets the mail"""
+    c = Case(top, "failover_refused")
+    c.submit("alice@local.test", ["carol@failover.test"])
+    c.relay()
+    check(len(delivered("real")) == 1, "delivered by the second MX")
+    check(c.entries() == [], "entry removed")
+
+
+def test_failover_timeout(top):
+    """first MX never greets: greeting timeout, then the next MX"""
+    c = Case(top, "failover_timeout")
+    c.submit("alice@local.test", ["carol@slowmx.test"])
+    t = time.time()
+    c.relay()
+    check(len(delivered("real")) == 1, "delivered by the second MX")
+    check(time.time() - t < 15, "timeout honoured")
+    check(c.entries() == [], "entry removed")
+
+
+def test_deferral_then_success(top):
+    """450 on RCPT: deferred with a retry time, delivered by a later run"""
+    c = Case(top, "deferral")
+    qid = c.submit("alice@local.test", ["defer-dan@real.test"])
+    c.relay()
+    check(c.entries() == [qid], "entry kept after 450")
+    env = c.envelope(qid)
+    check("rcpt pending defer-dan@real.test" in env, "recipient still pending")
+    check("rcpt-error 450 4.2.0 mx.real.test" in env, f"error recorded: {env}")
+    check("attempts 1" in env, "attempt counted")
+    nxt = int(env.split("\nnext ")[1].split()[0])
+    check(nxt >= time.time() + 200, "next attempt minutes later (retry_min 5m)")
+    listing = c.relay("-l").stdout.decode()
+    check(qid in listing and "defer-dan@real.test" in listing and "450 4.2.0" in listing,
+          f"-l lists the entry: {listing}")
+    c.relay()                                   # not due yet: nothing happens
+    check(delivered("real") == [], "not retried before it is due")
+    c.relay("-f")
+    check(len(delivered("real")) == 1, "delivered on the flush run")
+    check(c.entries() == [], "entry removed")
+    check(c.maildir("alice") == [], "no bounce")
+
+
+def test_delivered_not_sent_again(top):
+    """two domains, one deferred: the next run sends only to that one"""
+    c = Case(top, "partial")
+    qid = c.submit("alice@local.test", ["ok@real.test", "defer-p@aonly.test"])
+    c.relay()
+    env = c.envelope(qid)
+    check("rcpt delivered ok@real.test" in env and "rcpt pending defer-p@aonly.test" in env, env)
+    c.relay("-f")
+    check(c.entries() == [], "entry removed")
+    check(len(delivered("real")) == 1, f"real.test got it once: {len(delivered('real'))}")
+    check(len(delivered("aonly")) == 1, "aonly.test got it on the second run")
+
+
+def test_envelope_without_message(top):
+    """an envelope whose message is gone: logged, left alone, the run goes on"""
+    c = Case(top, "orphan")
+    qid = c.put_entry("alice@local.test", ["x@real.test"], b"Subject: x\n\nx\n")
+    good = c.put_entry("alice@local.test", ["y@real.test"], b"Subject: y\n\ny\n")
+    os.unlink(os.path.join(c.queue, "msg", qid))
+    r = c.relay()
+    check(r.returncode == 0, "exit 0")
+    check(c.entries() == [qid], "the good entry delivered, the broken one kept")
+    check("envelope without message" in open(c.log).read(), "logged")
+    check(good and len(delivered("real")) == 1, "one delivery")
+
+
+def test_permanent_failure_dsn(top):
+    """550 for one of two recipients: one DSN in the sender's Maildir"""
+    c = Case(top, "permanent")
+    qid = c.submit("alice@local.test", ["reject-x@real.test", "ok@real.test"],
+                   "Subject: doomed\nMessage-ID: <doomed@local.test>\n\nbody\n")
+    c.relay()
+    check(c.entries() == [], "entry removed")
+    check([m[1] for m in delivered("real")] == [["ok@real.test"]], "the good recipient got it")
+    dsns = c.maildir("alice")
+    check(len(dsns) == 1, f"one DSN, got {len(dsns)}")
+    msg, parts, per_msg, per_rcpt = parse_dsn(dsns[0])
+    check(dsns[0].startswith(b"Return-Path: <>\n"), "DSN has a null return path")
+    check("MAILER-DAEMON@relay.test" in msg["From"], "from bounce_sender")
+    check(per_msg["Reporting-MTA"] == "dns; relay.test", "Reporting-MTA")
+    check(len(per_rcpt) == 1, "one failed recipient reported")
+    b = per_rcpt[0]
+    check(b["Final-Recipient"] == "rfc822; reject-x@real.test", b["Final-Recipient"])
+    check(b["Action"] == "failed", "Action: failed")
+    check(b["Status"] == "5.1.1", f"Status {b['Status']}")
+    check(b["Remote-MTA"] == "dns; mx.real.test", f"Remote-MTA {b['Remote-MTA']}")
+    check("550" in b["Diagnostic-Code"], "Diagnostic-Code")
+    check("Message-ID: <doomed@local.test>" in parts[2].get_content(), "original headers")
+    check(qid in parts[0].get_content(), "human part names the queue id")
+
+
+def test_dsn_unknown_local_sender(top):
+    """a local sender without a Maildir: the DSN goes to the domain's postmaster"""
+    c = Case(top, "ghost")
+    c.submit("Ghost+tag@Local.Test", ["reject-g@real.test"])
+    c.relay()
+    check(c.entries() == [], "entry removed")
+    check(len(c.maildir("postmaster")) == 1, "DSN at postmaster@local.test")
+
+
+def test_debris_reaped(top):
+    """files a crash left: tmp/ and orphan msg/ older than a day go, young ones stay"""
+    c = Case(top, "debris")
+    c.put_entry("alice@local.test", ["x@real.test"], b"Subject: x\n\nx\n")
+    old = time.time() - 2 * 86400
+    paths = {name: os.path.join(c.queue, name) for name in
+             ("tmp/old", "tmp/young", "msg/1.M1P1Q1", "msg/2.M2P2Q2")}
+    for path in paths.values():
+        open(path, "w").close()
+    for name in ("tmp/old", "msg/1.M1P1Q1"):
+        os.utime(paths[name], (old, old))
+    c.relay()
+    check(not os.path.exists(paths["tmp/old"]) and not os.path.exists(paths["msg/1.M1P1Q1"]),
+          "old debris removed")
+    check(os.path.exists(paths["tmp/young"]) and os.path.exists(paths["msg/2.M2P2Q2"]),
+          "young files kept (a session may be writing them)")
+    check(c.entries() == [] and len(delivered("real")) == 1, "the real entry delivered")
+
+
+def test_null_mx(top):
+    """null MX: immediate DSN with 5.1.10, no connection"""
+    c = Case(top, "nullmx")
+    c.submit("alice@local.test", ["x@nullmx.test"])
+    c.relay()
+    check(c.entries() == [], "entry removed at once")
+    dsns = c.maildir("alice")
+    check(len(dsns) == 1, "one DSN")
+    _, _, _, per_rcpt = parse_dsn(dsns[0])
+    check(per_rcpt[0]["Status"] == "5.1.10", per_rcpt[0]["Status"])
+
+
+def test_nxdomain(top):
+    """NXDOMAIN: permanent, DSN"""
+    c = Case(top, "nxdomain")
+    c.submit("alice@local.test", ["x@nosuch.test"])
+    c.relay()
+    check(c.entries() == [], "entry removed")
+    _, _, _, per_rcpt = parse_dsn(c.maildir("alice")[0])
+    check(per_rcpt[0]["Status"] == "5.1.2", per_rcpt[0]["Status"])
+
+
+def test_null_sender_not_bounced(top):
+    """a message from <> that fails for good is dropped, never bounced"""
+    c = Case(top, "nullsender")
+    c.submit("", ["reject-y@real.test"])
+    c.relay()
+    check(c.entries() == [], "entry removed")
+    check(c.maildir("alice") == [] and c.maildir("postmaster") == [], "no DSN anywhere")
+    check(delivered("real") == [], "nothing delivered")
+    check("suppressed" in open(c.log).read(), "logged")
+
+
+def test_foreign_sender_dsn_queued(top):
+    """a foreign sender's DSN goes through the queue, from <>"""
+    c = Case(top, "foreign_dsn")
+    c.submit("carol@elsewhere.test", ["reject-z@real.test"])
+    c.relay()
+    entries = c.entries()
+    check(len(entries) == 1, f"the DSN is queued: {entries}")
+    env = c.envelope(entries[0])
+    check("\nsender \n" in env and "rcpt pending carol@elsewhere.test" in env, env)
+    c.relay()
+    check(c.entries() == [], "DSN delivered")
+    got = delivered("real")
+    check(len(got) == 1 and got[0][0] in ("", "<>"), f"sent from <>: {got}")
+    parse_dsn(got[0][2])
+
+
+def test_expiry_dsn(top):
+    """still deferred after queue_lifetime: DSN with 4.4.7"""
+    c = Case(top, "expiry", "queue_lifetime = 1s\n")
+    c.submit("alice@local.test", ["tempfail-t@real.test"])
+    time.sleep(1.2)
+    c.relay()
+    check(c.entries() == [], "entry removed")
+    _, _, _, per_rcpt = parse_dsn(c.maildir("alice")[0])
+    check(per_rcpt[0]["Status"] == "4.4.7", per_rcpt[0]["Status"])
+    check(per_rcpt[0]["Action"] == "failed", "Action: failed")
+
+
+def test_smarthost(top):
+    """smarthost: everything to one host:port, no MX"""
+    c = Case(top, "smarthost", "smarthost = 127.0.0.10:2525\n")
+    c.submit("alice@local.test", ["a@remote.test", "b@nosuch.test"])
+    c.relay()
+    check(c.entries() == [], "entry removed")
+    got = delivered("smart")
+    check(len(got) == 1 and sorted(got[0][1]) == ["a@remote.test", "b@nosuch.test"],
+          f"one transaction with both: {got}")
+
+
+def test_routes(top):
+    """A-only domain, IPv6-only MX, CNAME domain, CNAME MX target, MX without address"""
+    c = Case(top, "routes")
+    c.submit("alice@local.test", ["a@aonly.test", "b@v6only.test", "c@cname.test",
+                                  "d@mxcname.test", "e@noaddr.test"])
+    c.relay()
+    check(c.entries() == [], f"entry removed: {open(c.log).read()}")
+    check(len(delivered("aonly")) == 1, "implicit MX")
+    check(len(delivered("v6")) == 1, "IPv6 MX")
+    rcpts = sorted(r for m in delivered("real") for r in m[1])
+    check(rcpts == ["c@cname.test", "d@mxcname.test", "e@noaddr.test"], rcpts)
+
+
+def test_dns_refused_deferred(top):
+    """the DNS server refuses (a zone it does not serve): deferred, 4.4.3"""
+    c = Case(top, "dnsrefused")
+    qid = c.submit("alice@local.test", ["x@example.org"])
+    c.relay()
+    check(c.entries() == [qid], "entry kept")
+    check("rcpt-error 451 4.4.3 -" in c.envelope(qid), c.envelope(qid))
+
+
+def test_ipv6_then_ipv4(top):
+    """a host's IPv6 address first; unreachable, so its IPv4 address"""
+    c = Case(top, "dual")
+    c.submit("alice@local.test", ["x@dual.test"])
+    c.relay()
+    check(c.entries() == [] and len(delivered("real")) == 1, "delivered over IPv4")
+    log = open(c.log).read()
+    check(log.index("addr=fd00:99::66") < log.index("addr=127.0.0.7"), "IPv6 tried first")
+
+
+def test_dns_down_deferred(top):
+    """no DNS server answers: deferred (4.4.3), nothing lost"""
+    c = Case(top, "dnsdown", "nameservers = 127.0.0.1@5399\n")
+    qid = c.submit("alice@local.test", ["x@real.test"])
+    c.relay()
+    check(c.entries() == [qid], "entry kept")
+    check("rcpt-error 451 4.4.3 -" in c.envelope(qid), c.envelope(qid))
+
+
+def test_no_address_deferred(top):
+    """the only MX has no address: deferred, not lost"""
+    c = Case(top, "noaddr")
+    qid = c.submit("alice@local.test", ["x@noaddronly.test"])
+    c.relay()
+    check(c.entries() == [qid], "entry kept")
+    check("4.4.4" in c.envelope(qid), c.envelope(qid))
+
+
+def test_self_mx_loop(top):
+    """this host is the best MX: 5.4.6, never the worse MX"""
+    c = Case(top, "selfmx")
+    c.submit("alice@local.test", ["x@selfmx.test"])
+    c.relay()
+    check(delivered("real") == [], "worse MX not used")
+    _, _, _, per_rcpt = parse_dsn(c.maildir("alice")[0])
+    check(per_rcpt[0]["Status"] == "5.4.6", per_rcpt[0]["Status"])
+
+
+def test_mx_on_localhost_loop(top):
+    """an MX whose address is 127.0.0.1 is this host: 5.4.6, never sent"""
+    c = Case(top, "loopmx")
+    c.submit("alice@local.test", ["x@loopmx.test"])
+    c.relay()
+    check(c.entries() == [], "entry removed")
+    _, _, _, per_rcpt = parse_dsn(c.maildir("alice")[0])
+    check(per_rcpt[0]["Status"] == "5.4.6", per_rcpt[0]["Status"])
+
+
+def test_tie_random(top):
+    """equal preference: both hosts used over many messages, the worse never"""
+    c = Case(top, "tie", "max_parallel = 1\n")
+    for i in range(16):
+        c.submit("alice@local.test", [f"u{i}@tie.test"])
+    c.relay()
+    check(c.entries() == [], "all delivered")
+    a, b = len(delivered("a.tie")), len(delivered("b.tie"))
+    check(a + b == 16 and a > 0 and b > 0, f"spread over the tie: {a} and {b}")
+    check(delivered("c.tie") == [], "worse preference unused")
+
+
+def test_overlapping_runs(top):
+    """two runs at once: every message delivered exactly once"""
+    c = Case(top, "overlap", "max_parallel = 2\n")
+    for i in range(6):
+        c.submit("alice@local.test", [f"o{i}@real.test"])
+    sinks["real"][0].data_delay = 0.3
+    p1 = c.start_relay()
+    p2 = c.start_relay()
+    check(p1.wait(60) == 0 and p2.wait(60) == 0, "both runs exit 0")
+    rcpts = sorted(r for m in delivered("real") for r in m[1])
+    check(rcpts == sorted(f"o{i}@real.test" for i in range(6)), f"exactly once each: {rcpts}")
+    check(c.entries() == [], "all removed")
+
+
+def test_sigkill_mid_delivery(top):
+    """SIGKILL while the server holds the data: the next run delivers"""
+    c = Case(top, "sigkill")
+    qid = c.submit("alice@local.test", ["k@real.test"])
+    handler = sinks["real"][0]
+    handler.slow = True
+    p = c.start_relay()
+    check(handler.in_data.wait(20), "relay reached DATA")
+    p.kill()
+    p.wait()
+    check(c.entries() == [qid], "entry still queued after SIGKILL")
+    check(os.path.exists(os.path.join(c.queue, "msg", qid)), "message still there")
+    handler.reset()
+    c.relay("-f")
+    check(len(delivered("real")) == 1, "delivered by the next run")
+    check(c.entries() == [], "entry removed")
+
+
+def test_bad_config(top):
+    """an unknown key or a bad relay value: clear message, non-zero exit"""
+    c = Case(top, "badconfig", "smtp_port = 0\n")
+    r = subprocess.run([RELAY, "-c", c.conf], capture_output=True)
+    check(r.returncode != 0 and b"smtp_port" in r.stderr, r.stderr)
+    good = Case(top, "badconfig2")
+    r = subprocess.run([RELAY, "-c", good.conf, "-o", "nameservers=127.0.0.1@53 ::1@54"],
+                       capture_output=True)
+    check(r.returncode != 0 and b"same port" in r.stderr, r.stderr)
+    r = subprocess.run([RELAY, "-c", good.conf, "-o", "no_such_key=1"], capture_output=True)
+    check(r.returncode != 0 and b"no_such_key" in r.stderr, r.stderr)
+    r = subprocess.run([RELAY, "-c", good.conf, "-o", "smarthost=[::1]:2525", "-l"],
+                       capture_output=True)
+    check(r.returncode == 0 and b"queue is empty" in r.stdout, r)
+
+
+def test_bulk_connection_reuse(top):
+    """200 messages to 10 domains in one run, sessions reused"""
+    c = Case(top, "bulk")
+    msg = b"Subject: bulk\n\nbody\n"
+    for i in range(200):
+        c.put_entry("alice@local.test", [f"u{i}@d{i % 10}.bulk.test"], msg)
+    t = time.time()
+    r = c.relay(timeout=120)
+    check(r.returncode == 0, "exit 0")
+    check(c.entries() == [], f"queue drained: {len(c.entries())} left")
+    got = sorted(r for m in delivered("real") for r in m[1])
+    check(len(got) == 200 and len(set(got)) == 200, f"200 distinct deliveries, got {len(got)}")
+    ehlos = sinks["real"][0].ehlos
+    check(ehlos <= 4 * 10, f"sessions reused: {ehlos} connections for 200 messages")
+    print(f"  200 messages in {time.time() - t:.1f}s over {ehlos} connections")
+
+
+def test_wire_format(top):
+    """bare CR and LF never reach the wire; dot-stuffing; no final newline"""
+    c = Case(top, "wire")
+    c.put_entry("alice@local.test", ["w@real.test"],
+                b"Return-Path: <alice@local.test>\nSubject: wire\n\na\rb\n.dot\nx\r\nend")
+    c.relay()
+    raw = delivered("real")[0][2]
+    check(raw == b"Subject: wire\r\n\r\na\r\nb\r\n.dot\r\nx\r\nend\r\n", repr(raw))
+
+
+def test_size_limit(top):
+    """a message over the server's SIZE: permanent 5.3.4, DSN"""
+    c = Case(top, "size")
+    c.submit("alice@local.test", ["big@small.test"], "Subject: big\n\n" + "x" * 70 + "\n" * 1 +
+             ("y" * 70 + "\n") * 40)
+    c.relay()
+    check(delivered("small") == [], "not sent")
+    _, _, _, per_rcpt = parse_dsn(c.maildir("alice")[0])
+    check(per_rcpt[0]["Status"] == "5.3.4", per_rcpt[0]["Status"])
+
+
+def test_esmtp_params(top):
+    """SIZE, BODY=8BITMIME and SMTPUTF8 passed on; SMTPUTF8 refused -> 5.6.7"""
+    c = Case(top, "params")
+    c.submit("alice@local.test", ["p@real.test"], "Subject: caf\u00e9\n\n\u00e9t\u00e9\n",
+             params=" BODY=8BITMIME")
+    c.submit("alice@local.test", ["\u03b4\u03bf\u03ba@real.test"], "Subject: u\n\nx\n",
+             params=" SMTPUTF8")
+    c.submit("alice@local.test", ["\u03b4\u03bf\u03ba@small.test"], "Subject: u\n\nx\n",
+             params=" SMTPUTF8")
+    c.relay()
+    opts = {tuple(m[1]): o for m, o in zip(delivered("real"), sinks["real"][0].options)}
+    o8 = opts[("p@real.test",)]
+    check("BODY=8BITMIME" in o8 and any(x.startswith("SIZE=") for x in o8), o8)
+    check("SMTPUTF8" in opts[("\u03b4\u03bf\u03ba@real.test",)], opts)
+    _, _, _, per_rcpt = parse_dsn(c.maildir("alice")[0])
+    check(per_rcpt[0]["Status"] == "5.6.7", per_rcpt[0]["Status"])
+    check(str(per_rcpt[0]["Final-Recipient"]).startswith("utf-8; "), per_rcpt[0]["Final-Recipient"])
+
+
+def test_sink_450_deferred(top):
+    """smtp-sink 450 at RCPT: deferred with the reply recorded"""
+    need_smtp_sink()
+    c = Case(top, "sink450")
+    qid = c.submit("alice@local.test", ["x@sink450.test"])
+    c.relay()
+    check(c.entries() == [qid], "entry kept")
+    check("rcpt-error 450 4.3.0 mx.sink450.test" in c.envelope(qid), c.envelope(qid))
+
+
+def test_sink_5xx_bounced(top):
+    """smtp-sink 5xx at MAIL: every recipient bounced in one DSN"""
+    need_smtp_sink()
+    c = Case(top, "sink5xx")
+    c.submit("alice@local.test", ["x@sink5xx.test", "y@sink5xx.test"])
+    c.relay()
+    check(c.entries() == [], "entry removed")
+    dsns = c.maildir("alice")
+    check(len(dsns) == 1, f"one DSN for both, got {len(dsns)}")
+    _, _, _, per_rcpt = parse_dsn(dsns[0])
+    check(len(per_rcpt) == 2 and all(b["Status"].startswith("5.") for b in per_rcpt), per_rcpt)
+
+
+def test_sink_421_failover(top):
+    """smtp-sink 421 at MAIL: the next MX gets the mail"""
+    need_smtp_sink()
+    c = Case(top, "sink421")
+    c.submit("alice@local.test", ["x@sink421.test"])
+    c.relay()
+    check(c.entries() == [] and len(delivered("real")) == 1, "delivered by the backup MX")
+
+
+def test_sink_slow_greeting(top):
+    """smtp-sink greets after 6 s, greeting_timeout is 2 s: next MX"""
+    need_smtp_sink()
+    c = Case(top, "sinkslow")
+    c.submit("alice@local.test", ["x@sinkslow.test"])
+    c.relay()
+    check(c.entries() == [] and len(delivered("real")) == 1, "delivered by the backup MX")
+    check(sink_messages("sinkslow") == [], "nothing at the slow one")
+
+
+def test_sink_helo_fallback(top):
+    """smtp-sink refuses EHLO: HELO, then delivery"""
+    need_smtp_sink()
+    c = Case(top, "sinkhelo")
+    c.submit("alice@local.test", ["x@sinkhelo.test"])
+    c.relay()
+    check(c.entries() == [], "entry removed")
+    check(len(sink_messages("sinkhelo")) == 1, "one message dumped")
+
+
+def test_sink_pipelining(top):
+    """smtp-sink with PIPELINING: several recipients, one transaction, two messages"""
+    need_smtp_sink()
+    c = Case(top, "sinkpipe", "max_parallel = 1\n")
+    c.submit("alice@local.test", ["a@sinkpipe.test", "b@sinkpipe.test", "c@sinkpipe.test"])
+    c.submit("alice@local.test", ["d@sinkpipe.test"])
+    c.relay()
+    check(c.entries() == [], "entries removed")
+    dumps = sink_messages("sinkpipe")
+    check(len(dumps) == 2, f"two transactions, got {len(dumps)}")
+    check(sum(d.count(b"a@sinkpipe.test") + d.count(b"d@sinkpipe.test") for d in dumps) >= 2,
+          "recipients in the dumps")
+
+
+def test_resolv_conf_file(top):
+    """nameservers = /path/to/resolv.conf: ldns reads that file"""
+    conf = os.path.join(top, "resolv.conf")
+    c = Case(top, "resolvfile", f"nameservers = {conf}\n")
+    c.submit("alice@local.test", ["x@real.test"])
+    c.relay()
+    check(c.entries() == [] and len(delivered("real")) == 1, "delivered")
+
+
+def test_default_resolv_conf(top):
+    """no nameservers: /etc/resolv.conf (bind-mounted in this mount namespace)"""
+    if not RESOLV_MOUNTED:
+        raise Skip("could not bind-mount /etc/resolv.conf in the test's mount namespace")
+    c = Case(top, "resolvdefault", "nameservers =\n")
+    c.submit("alice@local.test", ["x@real.test"])
+    c.relay()
+    check(c.entries() == [] and len(delivered("real")) == 1, "delivered")
+
+
+def mount_resolv_conf(top):
+    """Point /etc/resolv.conf at our nsd, in this mount namespace only."""
+    global RESOLV_MOUNTED
+    conf = os.path.join(top, "resolv.conf")
+    with open(conf, "w") as f:
+        f.write("nameserver 127.0.0.1\n")
+    os.chmod(top, 0o711)
+    os.chmod(conf, 0o644)
+    own_ns = os.environ.get("RELAY_TEST_OWN_MOUNT_NS") == "1"    # set by tests/relay.sh
+    RESOLV_MOUNTED = own_ns and subprocess.run(
+        ["mount", "--bind", conf, "/etc/resolv.conf"], stderr=subprocess.DEVNULL).returncode == 0
+
+
+RESOLV_MOUNTED = False
+TESTS = [v for k, v in list(globals().items()) if k.startswith("test_")]
+
+
+def main():
+    global LAST_LOG
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    sh("ip", "link", "set", "lo", "up")
+    sh("ip", "addr", "add", "fd00:99::5/128", "dev", "lo", "nodad")
+    top = tempfile.mkdtemp(prefix="mailsock-relay.")
+    keep = os.environ.get("KEEP")
+    passed = failed = skipped = 0
+    try:
+        start_nsd(top)
+        mount_resolv_conf(top)
+        global REMOTE_MAIL
+        REMOTE_MAIL = start_remote_session(top)
+        hole = start_black_hole()
+        start_sinks()
+        start_smtp_sinks(top)
+        only = sys.argv[1:]
+        for t in TESTS:
+            if only and t.__name__ not in only:
+                continue
+            reset_sinks()
+            LAST_LOG = None
+            try:
+                t(top)
+                print(f"PASS: {t.__name__}: {t.__doc__}")
+                passed += 1
+            except Skip as why:
+                print(f"SKIP: {t.__name__}: {why}")
+                skipped += 1
+            except Exception:
+                print(f"FAIL: {t.__name__}: {t.__doc__}")
+                traceback.print_exc(file=sys.stdout)
+                log = LAST_LOG
+                if log and os.path.exists(log):
+                    print("---- relay log ----\n" + open(log).read()[-4000:])
+                failed += 1
+        hole.close()
+        for _, ctl in sinks.values():
+            ctl.stop()
+    finally:
+        stop_children()
+        if keep:
+            print(f"kept {top}")
+        else:
+            shutil.rmtree(top, ignore_errors=True)
+    print(f"{passed} passed, {failed} failed, {skipped} skipped")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
