@@ -1,7 +1,8 @@
 #!/bin/sh
 # Install what building and testing mailsock needs on Debian 12, and nothing
 # that is already there.  Packages named in scripts/test-packages.txt (one per
-# line, '#' comments) are installed too.  Starts no service: see README.md.
+# line, '#' comments) and on the command line are installed too.
+# Starts no service: see README.md.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 
@@ -10,7 +11,7 @@ test="python3 systemd swaks curl procps valgrind"
 extra=$(sed -e 's/#.*//' "$here/test-packages.txt" 2>/dev/null | tr '\n' ' ')
 
 missing=""
-for p in $build $test $extra; do
+for p in $build $test $extra "$@"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
 done
 [ -z "$missing" ] && exit 0
