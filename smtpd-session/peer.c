@@ -61,3 +61,12 @@ void peer_detect(struct peer *peer, const struct config *cfg)
 			return;
 		}
 }
+
+bool peer_is_remote(void)
+{
+	struct peer peer;
+	int found = socket_peer(&peer);
+	const char *env = getenv("TCPREMOTEIP");
+
+	return found == 0 || (found < 0 && env && *env);
+}

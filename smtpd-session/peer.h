@@ -16,4 +16,7 @@ struct peer {
  * else TCPREMOTEIP (ucspi-tcp); else a local session. */
 void peer_detect(struct peer *peer, const struct config *cfg);
 
+/* Is there a network client on stdin (not a trusted local session)? */
+bool peer_is_remote(void);
+
 #endif

@@ -1,0 +1,46 @@
+/* privdrop.c - never handle mail as root: switch to the configured user. */
+#include "privdrop.h"
+
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+static enum privdrop_result failed(char *err, size_t errlen, const char *what, const char *user)
+{
+	snprintf(err, errlen, "user %s: %s: %s", user, what, errno ? strerror(errno) : "failed");
+	return PRIVDROP_FAILED;
+}
+
+enum privdrop_result privdrop(const char *user, char *err, size_t errlen)
+{
+	if (geteuid() != 0 && getuid() != 0)
+		return PRIVDROP_UNPRIVILEGED;
+	if (user[0] == '\0')
+		return PRIVDROP_STILL_ROOT;
+
+	errno = 0;
+	struct passwd *pw = getpwnam(user);
+	if (!pw)
+		return failed(err, errlen, "no such user", user);
+	if (pw->pw_uid == 0 || pw->pw_gid == 0) {
+		errno = 0;
+		return failed(err, errlen, "has uid or gid 0", user);
+	}
+	uid_t uid = pw->pw_uid;
+	gid_t gid = pw->pw_gid;
+	if (initgroups(user, gid) < 0)
+		return failed(err, errlen, "initgroups", user);
+	if (setresgid(gid, gid, gid) < 0)
+		return failed(err, errlen, "setresgid", user);
+	if (setresuid(uid, uid, uid) < 0)
+		return failed(err, errlen, "setresuid", user);
+	if (setuid(0) == 0 || geteuid() == 0 || getegid() == 0) {
+		errno = 0;
+		return failed(err, errlen, "root could be regained", user);
+	}
+	return PRIVDROP_SWITCHED;
+}
