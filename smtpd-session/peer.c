@@ -51,7 +51,8 @@ void peer_detect(struct peer *peer, const struct config *cfg)
 			set_local(peer);
 		}
 	}
-	if (peer->local) {
+	/* RELAYCLIENT: set per network by tcprules (ucspi-tcp, as for qmail). */
+	if (peer->local || getenv("RELAYCLIENT")) {
 		peer->may_relay = true;
 		return;
 	}

@@ -9,7 +9,7 @@
 struct peer {
 	char addr[64];       /* "192.0.2.1", "2001:db8::1", or "local" */
 	bool local;          /* no network peer: a trusted local submission */
-	bool may_relay;      /* local, or inside relay_networks */
+	bool may_relay;      /* local, RELAYCLIENT set, or inside relay_networks */
 };
 
 /* getpeername(0) when stdin is a socket (TCPREMOTEIP is then ignored);
