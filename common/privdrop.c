@@ -11,7 +11,10 @@
 
 static enum privdrop_result failed(char *err, size_t errlen, const char *what, const char *user)
 {
-	snprintf(err, errlen, "user %s: %s: %s", user, what, errno ? strerror(errno) : "failed");
+	if (errno)
+		snprintf(err, errlen, "user %s: %s: %s", user, what, strerror(errno));
+	else
+		snprintf(err, errlen, "user %s: %s", user, what);
 	return PRIVDROP_FAILED;
 }
 
