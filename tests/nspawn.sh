@@ -32,7 +32,6 @@ done
 B=$(cd "$top_builddir" && pwd)
 S=$(cd "$top_srcdir" && pwd)
 W=$(mktemp -d /tmp/mailsock-nspawn.XXXXXX) || exit 99
-NS= CG=
 failures=0
 
 fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
@@ -40,104 +39,23 @@ ok() { echo "ok: $*"; }
 
 # ---- the container ---------------------------------------------------------
 
-# nspawn --keep-unit makes payload/ and supervisor/ cgroups under its own
-# cgroup: give it one of ours, removed afterwards.
-cgroup_dirs() {
-	for h in /sys/fs/cgroup/systemd /sys/fs/cgroup/unified /sys/fs/cgroup; do
-		[ -e "$h/cgroup.procs" ] || continue
-		case $h in
-		*/systemd) rel=$(sed -n 's/^[0-9]*:name=systemd://p' /proc/self/cgroup) ;;
-		*) rel=$(sed -n 's/^0:://p' /proc/self/cgroup) ;;
-		esac
-		[ -n "$rel" ] && echo "$h${rel%/}/mailsock-nspawn-$$"
-	done
-}
-
-cleanup() {
-	if [ -n "$NS" ] && kill -0 "$NS" 2>/dev/null; then
-		kill -TERM "$NS" 2>/dev/null
-		for _ in $(seq 100); do kill -0 "$NS" 2>/dev/null || break; sleep 0.1; done
-		kill -KILL "$NS" 2>/dev/null
-		wait "$NS" 2>/dev/null
-	fi
-	for cg in $CG; do
-		[ -d "$cg" ] && find "$cg" -depth -type d -exec rmdir {} \; 2>/dev/null
-	done
-	rm -rf "$W"
-}
-trap cleanup EXIT
+. "$S/tests/nspawn-lib.sh"
+trap nspawn_cleanup EXIT
 trap 'exit 1' INT TERM HUP PIPE
-
-unit_path() { sed -n "s|^ExecStart=\\([^ ]*/$2\\).*|\\1|p" "$B/units/$1" | head -1; }
-SESSION_BIN=$(unit_path smtpd.service smtpd-session)
-RELAY_BIN=$(unit_path smtp-relay.service smtp-relay)
-CONF=$("$B/smtpd-session/smtpd-session" -h | sed -n 's/.*(default \(.*\))$/\1/p')
-[ -n "$SESSION_BIN" ] && [ -n "$RELAY_BIN" ] && [ -n "$CONF" ] || { echo "cannot read the install paths"; exit 99; }
-
-mkdir -p "$W/root" "$W/etc/timer.d" || exit 99
-cat >"$W/etc/test.target" <<'EOF'
-[Unit]
-Description=mailsock test: only the journal, the test starts the rest
-Wants=systemd-journald.socket systemd-journald.service
-EOF
-cat >"$W/etc/mailsock.conf" <<'EOF'
-hostname = mx.example.test
-domains = example.test
-max_connections = 200
-max_connections_per_source = 20
-EOF
+nspawn_paths
+mkdir -p "$W/etc/timer.d" || exit 99
+printf '%s\n' "hostname = mx.example.test" "domains = example.test" \
+	"max_connections = 200" "max_connections_per_source = 20" >"$W/etc/mailsock.conf"
 # Retry runs every second instead of every five minutes.
-cat >"$W/etc/timer.d/test.conf" <<'EOF'
-[Timer]
-OnBootSec=
-OnActiveSec=1s
-OnUnitInactiveSec=1s
-AccuracySec=10ms
-EOF
+printf '%s\n' "[Timer]" "OnBootSec=" "OnActiveSec=1s" "OnUnitInactiveSec=1s" "AccuracySec=10ms" \
+	>"$W/etc/timer.d/test.conf"
 
-CG=$(cgroup_dirs)
-unshare -m sh -c '
-	for cg in '"$(echo $CG)"'; do mkdir -p "$cg" && echo 0 >"$cg/cgroup.procs"; done
-	mount --make-rprivate / && mount --bind / "$0/root" &&
-	exec systemd-nspawn -q -D "$0/root" --volatile=overlay --boot \
-		--register=no --keep-unit --private-network --console=pipe -M "mailsock$$" \
-		--bind-ro="$1/units:/usr/local/lib/systemd/system" \
-		--bind-ro="$0/etc/test.target:/etc/systemd/system/test.target" \
-		--bind-ro="$0/etc/timer.d:/etc/systemd/system/smtp-relay.timer.d" \
-		--bind-ro="$0/etc/mailsock.conf:$2" \
-		--bind-ro="$1/smtpd-session/smtpd-session:$3" \
-		--bind-ro="$1/smtp-relay/smtp-relay:$4" \
-		systemd.unit=test.target' \
-	"$W" "$B" "$CONF" "$SESSION_BIN" "$RELAY_BIN" </dev/null >"$W/boot.log" 2>&1 &
-NS=$!
-
-L=
-for _ in $(seq 100); do
-	L=$(pgrep -P "$NS" -x systemd) && break
-	kill -0 "$NS" 2>/dev/null || break
-	sleep 0.1
-done
-if [ -z "$L" ]; then
+if ! nspawn_boot --bind-ro="$W/etc/timer.d:/etc/systemd/system/smtp-relay.timer.d"; then
 	tail -5 "$W/boot.log"
 	skip "systemd-nspawn could not boot a container here (log above)"
 fi
-E="nsenter -t $L -m -u -i -n -p"
-N="nsenter -t $L -n"
-ROOT=/proc/$L/root
-state=
-for _ in $(seq 200); do
-	state=$($E systemctl is-system-running 2>/dev/null)
-	[ "$state" = running ] || [ "$state" = degraded ] && break
-	sleep 0.1
-done
-[ "$state" = running ] || { $E systemctl --failed --no-pager; skip "the container did not come up (state: $state)"; }
 ok "booted systemd in nspawn"
-
-# The mail user and directories, the systemd way (sysusers.d, tmpfiles.d).
-$E systemd-sysusers /usr/local/lib/systemd/system/sysusers.d/mailsock.conf >/dev/null 2>&1 &&
-$E systemd-tmpfiles --create /usr/local/lib/systemd/system/tmpfiles.d/mailsock.conf &&
-$E sh -c 'cd /var/mail/mailsock && mkdir -p example.test/bob/tmp example.test/bob/new example.test/bob/cur &&
-	chown -R mailsock:mailsock example.test' || { echo "cannot set up the mail user"; exit 99; }
+nspawn_mail_user || { echo "cannot set up the mail user"; exit 99; }
 ok "sysusers.d and tmpfiles.d snippets applied"
 
 # ---- helpers -----------------------------------------------------------------
