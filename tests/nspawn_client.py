@@ -1,6 +1,7 @@
 """SMTP clients for tests/nspawn.sh, run inside the container's network.
 
-burst N CONCURRENCY RCPT   send N messages, CONCURRENCY at a time; print
+burst N CONCURRENCY RCPT [PORT]
+                           send N messages, CONCURRENCY at a time; print
                            "sent=S failed=F" and the first errors
 hold PORT SRC:COUNT...     open COUNT connections from each source address
                            at once, read each greeting, print the codes
@@ -14,11 +15,11 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 
-def send_one(i, rcpt):
+def send_one(i, rcpt, port):
     msg = "Subject: burst %d\r\n\r\nmessage %d\r\n" % (i, i)
     for attempt in range(3):
         try:
-            with smtplib.SMTP("127.0.0.1", 25, timeout=30) as c:
+            with smtplib.SMTP("127.0.0.1", port, timeout=30) as c:
                 c.sendmail("burst@client.example", [rcpt], msg)
             return None
         except (OSError, smtplib.SMTPException) as e:
@@ -27,11 +28,11 @@ def send_one(i, rcpt):
     return err
 
 
-def burst(n, conc, rcpt):
+def burst(n, conc, rcpt, port=25):
     errors = []
     start = time.monotonic()
     with ThreadPoolExecutor(max_workers=conc) as pool:
-        for err in pool.map(lambda i: send_one(i, rcpt), range(n)):
+        for err in pool.map(lambda i: send_one(i, rcpt, port), range(n)):
             if err:
                 errors.append(err)
     took = time.monotonic() - start
@@ -83,7 +84,8 @@ def hold(specs):
 
 def main():
     if sys.argv[1] == "burst":
-        sys.exit(burst(int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]))
+        port = int(sys.argv[5]) if len(sys.argv) > 5 else 25
+        sys.exit(burst(int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], port))
     if sys.argv[1] == "hold":
         sys.exit(hold(sys.argv[2:]))
     sys.exit(__doc__)
