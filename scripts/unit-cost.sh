@@ -72,7 +72,7 @@ cpu_us() { sed -n 's/^usage_usec //p' "$CPU"; }
 # measure PORT: prints "exposure cpu-ms wall-ms" for COUNT messages
 measure() {
 	before=$(cpu_us)
-	out=$($N "$PYTHON3" "$top/tests/nspawn_client.py" burst "$COUNT" 4 bob@example.test "$1")
+	out=$($N "$PYTHON3" "$top/tests/smtp_clients.py" burst "$COUNT" 4 bob@example.test "$1")
 	after=$(cpu_us)
 	wall=$(echo "$out" | sed -n 's/.*seconds=\([0-9.]*\).*/\1/p')
 	case $out in *failed=0*) ;; *) echo "  ($out)" >&2 ;; esac

@@ -166,11 +166,11 @@ static void reap(void)
 /* ---- one connection ----------------------------------------------------- */
 
 /* Above a cap: one 421 line that never blocks the parent, then close. */
-static void refuse(int conn, const struct source *src, const char *why)
+static void refuse(int conn, const struct source *src, const char *ecode, const char *why)
 {
 	char line[CONFIG_NAME_MAX + 128], peer[INET6_ADDRSTRLEN];
-	int n = snprintf(line, sizeof line, "421 4.7.0 %s %s, try again later\r\n",
-	                 srv.cfg->hostname, why);
+	int n = snprintf(line, sizeof line, "421 %s %s %s, try again later\r\n",
+	                 ecode, srv.cfg->hostname, why);
 
 	if (n > 0 && (size_t)n < sizeof line)
 		(void)send(conn, line, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL);
@@ -216,13 +216,13 @@ static void handle(int conn, const struct sockaddr_storage *ss)
 	source_of(ss, &src);
 	const char *why = over_cap(&src);
 	if (why) {
-		refuse(conn, &src, why);
+		refuse(conn, &src, "4.7.0", why);
 		return;
 	}
 	pid_t pid = fork();
 	if (pid < 0) {
 		log_event(LOG_LEVEL_ERROR, "fork-failed", "error", strerror(errno), NULL);
-		refuse(conn, &src, "Out of resources");
+		refuse(conn, &src, "4.3.0", "Out of resources");
 		return;
 	}
 	if (pid == 0)

@@ -106,7 +106,7 @@ check_mail() {   # WAY HELO: three messages by swaks, one session each
 
 burst() {   # WAY UNIT: NSPAWN_BURST messages, 10 at a time
 	before=$(delivered)
-	out=$($N "$PYTHON3" "$S/tests/nspawn_client.py" burst "$BURST" 10 bob@example.test)
+	out=$($N "$PYTHON3" "$S/tests/smtp_clients.py" burst "$BURST" 10 bob@example.test)
 	after=$(delivered)
 	[ $((after - before)) -eq "$BURST" ] && ok "$1: burst: $out; all $BURST in the Maildir" ||
 		fail "$1: burst: $out; $((after - before)) of $BURST in the Maildir"
@@ -115,7 +115,7 @@ burst() {   # WAY UNIT: NSPAWN_BURST messages, 10 at a time
 }
 
 hold() {   # WAY REFUSED: 120 connections at once from six addresses, 5 above the cap
-	out=$($N "$PYTHON3" "$S/tests/nspawn_client.py" hold \
+	out=$($N "$PYTHON3" "$S/tests/smtp_clients.py" hold 25 \
 		127.0.0.2:20 127.0.0.3:20 127.0.0.4:20 127.0.0.5:20 127.0.0.6:20 127.0.0.7:25)
 	case " $out " in
 	*" 220=120 $2=5 "* | *" $2=5 220=120 "*)

@@ -1,4 +1,4 @@
-"""SMTP clients for tests/nspawn.sh, run inside the container's network.
+"""SMTP clients for the service tests (nspawn.sh, listen.sh, unit-cost.sh).
 
 burst N CONCURRENCY RCPT [PORT]
                            send N messages, CONCURRENCY at a time; print
@@ -42,12 +42,12 @@ def burst(n, conc, rcpt, port=25):
     return 1 if errors else 0
 
 
-def greet(src, results, socks, lock):
+def greet(src, port, results, socks, lock):
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     s.settimeout(20)
     try:
         s.bind((src, 0))
-        s.connect(("127.0.0.1", 25))
+        s.connect(("127.0.0.1", port))
         line = b""
         while not line.endswith(b"\n"):
             chunk = s.recv(512)
@@ -62,12 +62,12 @@ def greet(src, results, socks, lock):
         socks.append(s)
 
 
-def hold(specs):
+def hold(port, specs):
     results, socks, lock, threads = {}, [], threading.Lock(), []
     for spec in specs:
         src, count = spec.split(":")
         for _ in range(int(count)):
-            t = threading.Thread(target=greet, args=(src, results, socks, lock))
+            t = threading.Thread(target=greet, args=(src, port, results, socks, lock))
             t.start()
             threads.append(t)
     for t in threads:
@@ -87,7 +87,7 @@ def main():
         port = int(sys.argv[5]) if len(sys.argv) > 5 else 25
         sys.exit(burst(int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], port))
     if sys.argv[1] == "hold":
-        sys.exit(hold(sys.argv[2:]))
+        sys.exit(hold(int(sys.argv[2]), sys.argv[3:]))
     sys.exit(__doc__)
 
 
