@@ -10,6 +10,7 @@
 #   ROOT is the container's root seen from outside, CG its cgroups.
 
 NS= L= CG=
+PIDS=          # the caller's own processes inside the container's network
 
 # Install paths, read from the built units and the program's -h.
 nspawn_paths() {
@@ -36,6 +37,9 @@ nspawn_cgroups() {
 }
 
 nspawn_cleanup() {
+	for pid in $PIDS; do
+		kill -TERM "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+	done
 	if [ -n "$NS" ] && kill -0 "$NS" 2>/dev/null; then
 		kill -TERM "$NS" 2>/dev/null
 		for _ in $(seq 100); do kill -0 "$NS" 2>/dev/null || break; sleep 0.1; done
