@@ -157,7 +157,8 @@ journal -u smtpd.service EVENT=refused -o cat | grep -q "Too many connections fr
 # ---- smtp-relay.path and smtp-relay.timer ---------------------------------
 # With a real smtp-relay: DNS (dnsmasq) in the container's network gives
 # remote.example an MX at 127.0.0.2, where a second smtpd-session receives
-# (systemd-socket-activate, not up at first).  A message queued then is
+# on port 2525 (smtp_port; port 25 is the container's own server on every
+# address) under systemd-socket-activate, not up at first.  A message queued then is
 # deferred by the run smtp-relay.path starts, delivered by a later run
 # once the receiver is up (the timer's), and a second one is delivered by
 # the run the path unit starts.  With the stub: only the triggering.
@@ -182,19 +183,20 @@ relay_setup() {
 		--mx-host=remote.example,mx.remote.example,10 \
 		--host-record=mx.remote.example,127.0.0.2 >"$W/dnsmasq.log" 2>&1 &
 	PIDS="$PIDS $!"
-	printf '%s\n' "nameservers = 127.0.0.1" "retry_min = 1s" "retry_max = 1s" >>"$W/etc/mailsock.conf"
+	printf '%s\n' "nameservers = 127.0.0.1" "smtp_port = 2525" "retry_min = 1s" "retry_max = 1s" \
+		>>"$W/etc/mailsock.conf"
 	mkdir -p "$RECV/mail/remote.example/someone/tmp" "$RECV/mail/remote.example/someone/new" \
 		"$RECV/mail/remote.example/someone/cur" "$RECV/queue" &&
-	chown -R nobody:nogroup "$RECV" || exit 99
+	chown -R nobody:nogroup "$RECV" && chmod 755 "$W" || exit 99
 	printf '%s\n' "hostname = mx.remote.example" "domains = remote.example" \
 		"mail_root = $RECV/mail" "queue_dir = $RECV/queue" "user = nobody" >"$RECV/mailsock.conf"
 }
 
 receiver_up() {
-	$N systemd-socket-activate --accept --inetd -l 127.0.0.2:25 \
+	$N systemd-socket-activate --accept --inetd -l 127.0.0.2:2525 \
 		"$B/smtpd-session/smtpd-session" -c "$RECV/mailsock.conf" >"$W/recv.log" 2>&1 &
 	PIDS="$PIDS $!"
-	wait_for 5 $N "$PYTHON3" -c 'import socket; socket.create_connection(("127.0.0.2", 25), 1).close()'
+	wait_for 5 $N "$PYTHON3" -c 'import socket; socket.create_connection(("127.0.0.2", 2525), 1).close()'
 }
 
 relay_idle() { [ "$($E systemctl is-active smtp-relay.service)" != activating ]; }
@@ -217,7 +219,7 @@ if [ "$RELAY_REAL" = yes ]; then
 	[ "$(queue_len)" -eq 1 ] && [ "$(received)" -eq 0 ] &&
 		ok "relay: no receiver yet: the message stays queued (deferred)" ||
 		fail "relay: receiver down, yet queue $(queue_len), received $(received)"
-	receiver_up || fail "the receiving smtpd-session does not listen on 127.0.0.2:25"
+	receiver_up || fail "the receiving smtpd-session does not listen on 127.0.0.2:2525"
 fi
 $E systemctl reset-failed smtp-relay.service 2>/dev/null
 $E systemctl start smtp-relay.timer || fail "start smtp-relay.timer"
