@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <grp.h>
 #include <pwd.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/types.h>
@@ -18,9 +19,28 @@ static enum privdrop_result failed(char *err, size_t errlen, const char *what, c
 	return PRIVDROP_FAILED;
 }
 
+/* Root of the host, not root of a user namespace mapped to someone else
+ * (unshare --map-root-user): only the former holds privilege to give up. */
+static bool root_is_real(void)
+{
+	FILE *f = fopen("/proc/self/uid_map", "re");
+	unsigned long inside, outside, count;
+	bool real = false;
+
+	if (!f)
+		return true;           /* cannot tell: assume the worst */
+	while (fscanf(f, "%lu %lu %lu", &inside, &outside, &count) == 3)
+		if (inside == 0 && outside == 0)
+			real = true;
+	fclose(f);
+	return real;
+}
+
 enum privdrop_result privdrop(const char *user, char *err, size_t errlen)
 {
 	if (geteuid() != 0 && getuid() != 0)
+		return PRIVDROP_UNPRIVILEGED;
+	if (!root_is_real())
 		return PRIVDROP_UNPRIVILEGED;
 	if (user[0] == '\0')
 		return PRIVDROP_STILL_ROOT;

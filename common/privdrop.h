@@ -5,7 +5,7 @@
 #include <stddef.h>
 
 enum privdrop_result {
-	PRIVDROP_UNPRIVILEGED,   /* not root to begin with: nothing done */
+	PRIVDROP_UNPRIVILEGED,   /* not root (or root of a mapped user namespace) */
 	PRIVDROP_SWITCHED,       /* was root, now runs as user for good */
 	PRIVDROP_STILL_ROOT,     /* root and no user configured: caller decides */
 	PRIVDROP_FAILED,         /* err says why; the process must not go on */
