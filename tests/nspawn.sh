@@ -174,7 +174,7 @@ journal -u smtpd.service EVENT=refused -o cat | grep -q "Too many connections fr
 # the run the path unit starts.  With the stub: only the triggering.
 
 RELAY_REAL=yes
-"$B/smtp-relay/smtp-relay" </dev/null 2>&1 | grep -q "not implemented" && RELAY_REAL=
+"$B/smtp-relay/smtp-relay" -V </dev/null 2>&1 | grep -q "not implemented" && RELAY_REAL=
 [ -n "$RELAY_REAL" ] && ! command -v dnsmasq >/dev/null 2>&1 && ! [ -x /usr/sbin/dnsmasq ] && RELAY_REAL=nodns
 RECV=$W/recv
 received() { ls "$RECV/mail/remote.example/someone/new" 2>/dev/null | wc -l; }
