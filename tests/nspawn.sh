@@ -7,15 +7,17 @@
 #   - both ways in turn (smtpd-session.socket, Accept=yes; smtpd.socket +
 #     smtpd.service, Accept=no): mail sent with swaks to port 25 lands in
 #     the Maildir; the journal has SESSION_ID= and PEER=; Accept=yes makes
-#     one smtpd-session@....service per connection, the fast way none;
+#     one smtpd-session@....service per connection, the fast way none; an
+#     IPv6 client (::1) on the same dual-stack socket has PEER=::1;
 #   - a burst of NSPAWN_BURST (1000) messages through each socket: all
 #     delivered, the socket never fails;
 #   - 120 connections held at once from six addresses: all greeted with
 #     220 below the caps; five more from one address above the per-source
 #     cap are refused (closed by systemd, "421 4.7.0" in the fast way);
 #   - smtp-relay.path starts smtp-relay.service when mail is queued, and
-#     smtp-relay.timer starts it again; delivery through the relay is
-#     skipped while smtp-relay is a stub.
+#     smtp-relay.timer starts it again; with a real smtp-relay, a message
+#     deferred while the receiving server is down is delivered by a later
+#     run, and a new one by the path unit's run (skipped for a stub).
 # Exit 77 ("SKIP: reason") only where nspawn cannot run here.
 set -u
 : "${top_srcdir:=$(dirname "$0")/..}" "${top_builddir:=.}" "${PYTHON3:=/usr/bin/python3}"
@@ -111,6 +113,14 @@ check_mail() {   # WAY HELO: three messages by swaks, one session each
 	sessions=$(awk '$3 == "127.0.0.1"' "$W/connects" | sort -u -k2,2 | wc -l)
 	[ "$sessions" -eq 3 ] && ok "$way: journal: SESSION_ID= and PEER=127.0.0.1 for each session" ||
 		{ fail "$way: journal: $sessions sessions with SESSION_ID= and PEER= (want 3):"; cat "$W/connects"; }
+	# IPv6 on the same (dual-stack) socket: smtplib to [::1]:25
+	$N "$PYTHON3" -c 'import smtplib, sys
+with smtplib.SMTP("::1", 25, local_hostname=sys.argv[1], timeout=30) as c:
+    c.sendmail("alice@client.example", ["bob@example.test"], "Subject: v6\r\n\r\nv6\r\n")' \
+		"v6.$helo" >"$W/v6.log" 2>&1 || { fail "$way: IPv6:"; cat "$W/v6.log"; }
+	[ "$(delivered)" -eq $((after + 1)) ] && [ "$(sessions_of "v6.$helo" | awk '{print $3}')" = "::1" ] &&
+		ok "$way: IPv6 client ::1 delivered, PEER=::1" ||
+		{ fail "$way: IPv6: not delivered or PEER not ::1:"; sessions_of "v6.$helo"; }
 }
 
 burst() {   # WAY UNIT: NSPAWN_BURST messages, 10 at a time
