@@ -351,6 +351,36 @@ static const char *parse_data_timeout(struct config *cfg, const char *value)
 	return parse_duration(value, &cfg->data_timeout);
 }
 
+/* ---- smtpd-session keys --------------------------------------------------- */
+
+/* A user name as useradd(8) takes them: no path or shell tricks. */
+static const char *parse_user(struct config *cfg, const char *value)
+{
+	size_t len = strlen(value);
+
+	if (len == 0) {
+		cfg->user[0] = '\0';
+		return NULL;
+	}
+	if (len >= sizeof cfg->user)
+		return "user name too long";
+	if (value[0] == '-' || strspn(value, "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") != len)
+		return "not a valid user name";
+	string_copy(cfg->user, sizeof cfg->user, value);
+	return NULL;
+}
+
+static const char *parse_max_connections(struct config *cfg, const char *value)
+{
+	return parse_uint(value, 1, 100000, &cfg->max_connections);
+}
+
+static const char *parse_max_connections_per_source(struct config *cfg, const char *value)
+{
+	return parse_uint(value, 1, 100000, &cfg->max_connections_per_source);
+}
+
 static const struct key keys[] = {
 	{ "hostname", parse_hostname },
 	{ "domains", parse_domains },
@@ -374,6 +404,9 @@ static const struct key keys[] = {
 	{ "greeting_timeout", parse_greeting_timeout },
 	{ "command_timeout", parse_command_timeout },
 	{ "data_timeout", parse_data_timeout },
+	{ "user", parse_user },
+	{ "max_connections", parse_max_connections },
+	{ "max_connections_per_source", parse_max_connections_per_source },
 };
 
 void config_init(struct config *cfg)
@@ -399,6 +432,8 @@ void config_init(struct config *cfg)
 	cfg->greeting_timeout = 300;            /* RFC 5321 4.5.3.2.1 */
 	cfg->command_timeout = 300;             /* 4.5.3.2.2-3: MAIL, RCPT */
 	cfg->data_timeout = 600;                /* 4.5.3.2.6: the final "." */
+	cfg->max_connections = 200;
+	cfg->max_connections_per_source = 20;
 }
 
 void config_finish(struct config *cfg)

@@ -14,6 +14,7 @@
 #define CONFIG_PATH_MAX 1024
 #define CONFIG_MAX_NAMESERVERS 8
 #define CONFIG_ADDR_MAX 64        /* an IPv4 or IPv6 address as text */
+#define CONFIG_USER_MAX 33         /* a user name, with room for the NUL */
 
 enum log_level { LOG_LEVEL_ERROR, LOG_LEVEL_INFO, LOG_LEVEL_DEBUG };
 
@@ -30,6 +31,9 @@ struct config {
 	unsigned timeout;               /* seconds */
 	unsigned max_errors;
 	enum log_level log_level;
+	char user[CONFIG_USER_MAX];     /* switch to it when started as root; "" none */
+	unsigned max_connections;       /* listening mode: sessions at once */
+	unsigned max_connections_per_source;   /* listening mode: per client address */
 
 	/* smtp-relay */
 	char nameservers[CONFIG_MAX_NAMESERVERS][CONFIG_ADDR_MAX];

@@ -29,3 +29,14 @@ echo "postfix postfix/main_mailer_type select No configuration" | $SUDO debconf-
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
+
+# A daemon a package started anyway (a machine without policy-rc.d):
+# stop and disable it; the tests run their own instances on free ports.
+for svc in xinetd; do
+	case " $missing " in
+	*" $svc "*)
+		if [ -d /run/systemd/system ]; then
+			$SUDO systemctl disable --now "$svc" >/dev/null 2>&1 || true
+		fi ;;
+	esac
+done

@@ -20,6 +20,12 @@ queue_dir = $run/queue
 log_level = info
 CONF
 
+# Run as root, the session becomes "nobody" (it never serves the network as root).
+if [ "$(id -u)" -eq 0 ]; then
+	echo "user = nobody" >>"$run/mailsock.conf"
+	chown -R nobody:nogroup "$run/mail" "$run/queue"
+fi
+
 cat <<MSG
 mailsock is listening on 127.0.0.1:$port (Ctrl-C stops it).
 Maildirs are under $run/mail/DOMAIN/USER; you@example.org exists.

@@ -1,9 +1,13 @@
 /* smtpd-session - one SMTP session on stdin/stdout, then exit.
  *
  * Started once per connection by systemd (Accept=yes), inetd, xinetd or
- * tcpserver, or with a scripted session piped into stdin. */
+ * tcpserver, or with a scripted session piped into stdin; or, the fast way
+ * under systemd (Accept=no), with listening sockets: see listen.c. */
 #include "config.h"
+#include "listen.h"
 #include "log.h"
+#include "peer.h"
+#include "privdrop.h"
 #include "session.h"
 
 #include <signal.h>
@@ -29,15 +33,38 @@ static void usage(FILE *f)
 	      "  -V              print the version\n", f);
 }
 
+static bool client_on_stdout = true;     /* false in listening mode */
+
 /* A bad configuration: say so on stderr and, to a connected client, 421. */
 static int config_error(const char *message)
 {
 	static const char reply[] = "421 4.3.0 Server configuration error, try again later\r\n";
 
 	fprintf(stderr, "smtpd-session: %s\n", message);
-	if (!isatty(1))
+	if (client_on_stdout && !isatty(1))
 		(void)!write(1, reply, sizeof reply - 1);
 	return EXIT_CONFIG;
+}
+
+/* Started as root (by a superserver): become the configured user before any
+ * network input is read.  Root with no user configured may run a trusted
+ * local session, never a network one. */
+static int drop_root(const struct config *cfg, bool network)
+{
+	char err[256];
+
+	switch (privdrop(cfg->user, err, sizeof err)) {
+	case PRIVDROP_UNPRIVILEGED:
+	case PRIVDROP_SWITCHED:
+		return 0;
+	case PRIVDROP_STILL_ROOT:
+		if (!network)
+			return 0;
+		return config_error("refusing to serve the network as root: set \"user\"");
+	case PRIVDROP_FAILED:
+	default:
+		return config_error(err);
+	}
 }
 
 int main(int argc, char **argv)
@@ -78,6 +105,8 @@ int main(int argc, char **argv)
 	}
 
 	signal(SIGPIPE, SIG_IGN);     /* a vanished client is an EPIPE, not a death */
+	int n_listen = listen_fds_take();
+	client_on_stdout = n_listen == 0;
 
 	static struct config cfg;
 	char err[1200];
@@ -88,6 +117,12 @@ int main(int argc, char **argv)
 		if (config_set(&cfg, overrides[i], "-o", 0, err, sizeof err) < 0)
 			return config_error(err);
 	config_finish(&cfg);
+
+	int rc = drop_root(&cfg, n_listen > 0 || peer_is_remote());
+	if (rc != 0)
+		return rc;
 	log_init("smtpd-session", cfg.log_level);
+	if (n_listen > 0)
+		return listen_run(&cfg, n_listen);
 	return session_run(&cfg, 0, 1);
 }

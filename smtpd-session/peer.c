@@ -51,7 +51,8 @@ void peer_detect(struct peer *peer, const struct config *cfg)
 			set_local(peer);
 		}
 	}
-	if (peer->local) {
+	/* RELAYCLIENT: set per network by tcprules (ucspi-tcp, as for qmail). */
+	if (peer->local || getenv("RELAYCLIENT")) {
 		peer->may_relay = true;
 		return;
 	}
@@ -60,4 +61,13 @@ void peer_detect(struct peer *peer, const struct config *cfg)
 			peer->may_relay = true;
 			return;
 		}
+}
+
+bool peer_is_remote(void)
+{
+	struct peer peer;
+	int found = socket_peer(&peer);
+	const char *env = getenv("TCPREMOTEIP");
+
+	return found == 0 || (found < 0 && env && *env);
 }

@@ -9,11 +9,14 @@
 struct peer {
 	char addr[64];       /* "192.0.2.1", "2001:db8::1", or "local" */
 	bool local;          /* no network peer: a trusted local submission */
-	bool may_relay;      /* local, or inside relay_networks */
+	bool may_relay;      /* local, RELAYCLIENT set, or inside relay_networks */
 };
 
 /* getpeername(0) when stdin is a socket (TCPREMOTEIP is then ignored);
  * else TCPREMOTEIP (ucspi-tcp); else a local session. */
 void peer_detect(struct peer *peer, const struct config *cfg);
+
+/* Is there a network client on stdin (not a trusted local session)? */
+bool peer_is_remote(void);
 
 #endif

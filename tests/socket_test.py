@@ -6,6 +6,7 @@ smtplib, swaks and curl.  Every process started here is stopped by its PID.
 Usage: socket_test.py SMTPD-SESSION
 Exit 77 (skip) when systemd-socket-activate is missing."""
 import os
+import pwd
 import shutil
 import signal
 import smtplib
@@ -47,6 +48,13 @@ class Server:
         with open(self.conf, "w") as f:
             f.write("hostname = mx.example.org\ndomains = example.org\n"
                     "mail_root = %s\nqueue_dir = %s/queue\n" % (self.mail, self.root))
+            if os.geteuid() == 0:
+                f.write("user = nobody\n")    # root never serves a network peer
+        if os.geteuid() == 0:
+            pw = pwd.getpwnam("nobody")
+            for d, dirs, files in os.walk(self.root):
+                for name in [d] + [os.path.join(d, n) for n in dirs + files]:
+                    os.lchown(name, pw.pw_uid, pw.pw_gid)
         self.host, self.family = host, family
         self.port = free_port(family, host)
         listen = "%s:%d" % (host, self.port) if family == socket.AF_INET else "[%s]:%d" % (host, self.port)

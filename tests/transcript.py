@@ -36,6 +36,7 @@ line "N passed, N failed".
 import os
 import re
 import shutil
+import pwd
 import subprocess
 import sys
 import tempfile
@@ -158,7 +159,20 @@ def prepare(t, root):
         f.write(BASE_CONFIG.format(root=root))
         for line in t.config:
             f.write(line.replace("{root}", root) + "\n")
+        if os.geteuid() == 0:
+            f.write("user = nobody\n")    # root never serves a network peer
+    give_to_nobody(root)
     return conf
+
+
+def give_to_nobody(root):
+    """Run as root, the session becomes "nobody": let it write there."""
+    if os.geteuid() != 0:
+        return
+    pw = pwd.getpwnam("nobody")
+    for d, dirs, files in os.walk(root):
+        for name in [d] + [os.path.join(d, n) for n in dirs + files]:
+            os.lchown(name, pw.pw_uid, pw.pw_gid)
 
 
 def run_session(t, binary, conf):

@@ -18,6 +18,7 @@ import asyncio
 import email
 import email.policy
 import os
+import pwd
 import shutil
 import signal
 import socket
@@ -217,9 +218,19 @@ def start_remote_session(top):
     os.makedirs(os.path.join(mail, "remote.test", "bob", "new"))
     for sub in ("tmp", "cur"):
         os.makedirs(os.path.join(mail, "remote.test", "bob", sub))
+    os.makedirs(os.path.join(top, "remote-queue"))
     with open(conf, "w") as f:
         f.write(f"hostname = mx1.remote.test\ndomains = remote.test\nmail_root = {mail}\n"
                 f"queue_dir = {top}/remote-queue\nrelay_networks =\n")
+        if real_root():         # root never serves the network: become nobody
+            f.write("user = nobody\n")
+    if real_root():
+        os.chmod(top, 0o711)
+        pw = pwd.getpwnam("nobody")
+        for base in (mail, os.path.join(top, "remote-queue")):
+            for d, dirs, files in os.walk(base):
+                for name in [d] + [os.path.join(d, n) for n in dirs + files]:
+                    os.lchown(name, pw.pw_uid, pw.pw_gid)
     p = subprocess.Popen(["systemd-socket-activate", "--accept", "--inetd", "-l",
                           "127.0.0.4:25", SESSION, "-c", conf],
                          stdout=subprocess.DEVNULL, stderr=open(os.path.join(top, "remote.log"), "w"))

@@ -1,0 +1,74 @@
+#!/bin/sh
+# tcpserver.sh - mail through ucspi-tcp's tcpserver on a free loopback port,
+# started as root like the example units/tcpserver.run, with a tcprules
+# table that gives 127.0.0.2 relay rights (RELAYCLIENT) and nobody else:
+# relay_networks is empty.  smtpd-session must become "nobody" (user =).
+set -u
+: "${top_srcdir:=$(dirname "$0")/..}" "${top_builddir:=.}" "${PYTHON3:=/usr/bin/python3}"
+for t in tcpserver:ucspi-tcp-ipv6 tcprules:ucspi-tcp-ipv6 swaks:swaks; do
+	command -v "${t%%:*}" >/dev/null 2>&1 ||
+		{ echo "SKIP: ${t%%:*} not found (Debian package ${t#*:})"; exit 77; }
+done
+[ "$(id -u)" -eq 0 ] || { echo "SKIP: the test switches users: needs root"; exit 77; }
+
+B=$(cd "$top_builddir" && pwd)
+W=$(mktemp -d /tmp/mailsock-tcpserver.XXXXXX) || exit 99
+PID=
+cleanup() {
+	[ -n "$PID" ] && kill -TERM "$PID" 2>/dev/null && wait "$PID" 2>/dev/null
+	rm -rf "$W"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM HUP PIPE
+failures=0
+fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+ok() { echo "ok: $*"; }
+
+PORT=$("$PYTHON3" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+mkdir -p "$W/mail/example.test/bob/tmp" "$W/mail/example.test/bob/new" \
+	"$W/mail/example.test/bob/cur" "$W/queue" || exit 99
+chown -R nobody:nogroup "$W/mail" "$W/queue" || exit 99
+chmod 755 "$W"
+printf 'hostname = mx.example.test\ndomains = example.test\nmail_root = %s\nqueue_dir = %s\n%s\n%s\n' \
+	"$W/mail" "$W/queue" "relay_networks =" "user = nobody" >"$W/mailsock.conf"
+printf '127.0.0.2:allow,RELAYCLIENT=""\n:allow\n' >"$W/tcp.smtp"
+tcprules "$W/tcp.smtp.cdb" "$W/tcp.smtp.tmp" <"$W/tcp.smtp" || exit 99
+
+# The run line of units/tcpserver.run, on the test's address and port.
+tcpserver -v -R -H -c 200 -x "$W/tcp.smtp.cdb" 127.0.0.1 "$PORT" \
+	"$B/smtpd-session/smtpd-session" -c "$W/mailsock.conf" >"$W/tcpserver.log" 2>&1 &
+PID=$!
+for _ in $(seq 50); do grep -q "status: 0/200" "$W/tcpserver.log" && break; sleep 0.1; done
+
+send() {   # FROM-ADDRESS TO
+	swaks --server "127.0.0.1:$PORT" --local-interface "$1" --helo client.example \
+		--from alice@client.example --to "$2" --header "Subject: via tcpserver" >"$W/swaks.log" 2>&1
+}
+queued() { ls "$W/queue/env" 2>/dev/null | wc -l; }
+
+if send 127.0.0.1 bob@example.test && [ "$(ls "$W/mail/example.test/bob/new" | wc -l)" -eq 1 ]; then
+	ok "127.0.0.1 to a local user: delivered"
+else
+	fail "127.0.0.1 to a local user: not delivered"
+	cat "$W/swaks.log" "$W/tcpserver.log"
+fi
+send 127.0.0.1 carol@remote.example
+if grep -q "^<\\*\\* *554 5.7.1" "$W/swaks.log" && [ "$(queued)" -eq 0 ]; then
+	ok "127.0.0.1 (no RELAYCLIENT) to a foreign domain: 554 5.7.1, nothing queued"
+else
+	fail "127.0.0.1 may relay"
+	cat "$W/swaks.log"
+fi
+if send 127.0.0.2 carol@remote.example && [ "$(queued)" -eq 1 ]; then
+	ok "127.0.0.2 (RELAYCLIENT from tcprules) to a foreign domain: queued"
+else
+	fail "127.0.0.2 could not relay"
+	cat "$W/swaks.log"
+fi
+owners=$(stat -c %U "$W/mail/example.test/bob/new"/* "$W/queue/env"/* | sort -u | tr '\n' ' ')
+[ "$owners" = "nobody " ] && ok "files written by nobody (user = nobody), none by root" ||
+	fail "files owned by: $owners"
+grep -h -A1 "^Received:" "$W/mail/example.test/bob/new"/* | grep -q "127.0.0.1" &&
+	ok "Received: names the peer 127.0.0.1" || fail "Received: does not name 127.0.0.1"
+
+[ "$failures" -eq 0 ] || exit 1

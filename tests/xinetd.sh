@@ -1,0 +1,97 @@
+#!/bin/sh
+# xinetd.sh - mail through xinetd on a free loopback port, with the
+# example service file units/xinetd.smtp (port, address, program and
+# config file changed for the test).  Twice: as shipped (xinetd starts the
+# session as the mail user) and started as root, where smtpd-session must
+# refuse the client until mailsock.conf names a user, then become it.
+set -u
+: "${top_srcdir:=$(dirname "$0")/..}" "${top_builddir:=.}" "${PYTHON3:=/usr/bin/python3}"
+command -v xinetd >/dev/null 2>&1 || { echo "SKIP: xinetd not found (Debian package xinetd)"; exit 77; }
+command -v swaks >/dev/null 2>&1 || { echo "SKIP: swaks not found (Debian package swaks)"; exit 77; }
+[ "$(id -u)" -eq 0 ] || { echo "SKIP: the test switches users: needs root"; exit 77; }
+
+B=$(cd "$top_builddir" && pwd)
+W=$(mktemp -d /tmp/mailsock-xinetd.XXXXXX) || exit 99
+PID=
+cleanup() {
+	[ -n "$PID" ] && kill -TERM "$PID" 2>/dev/null && wait "$PID" 2>/dev/null
+	rm -rf "$W"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM HUP PIPE
+failures=0
+fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+ok() { echo "ok: $*"; }
+
+PORT=$("$PYTHON3" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+mkdir -p "$W/mail/example.test/bob/tmp" "$W/mail/example.test/bob/new" \
+	"$W/mail/example.test/bob/cur" "$W/queue" || exit 99
+chown -R nobody:nogroup "$W/mail" "$W/queue" || exit 99
+chmod 755 "$W"
+printf 'hostname = mx.example.test\ndomains = example.test\nmail_root = %s\nqueue_dir = %s\n' \
+	"$W/mail" "$W/queue" >"$W/mailsock.conf"
+
+# The example, pointed at the build and the test's port, run by USER.
+start_xinetd() {
+	sed -e "s|^\\([[:space:]]*port[[:space:]]*=\\).*|\\1 $PORT|" \
+	    -e "s|^\\([[:space:]]*user[[:space:]]*=\\).*|\\1 $1|" \
+	    -e "s|^\\([[:space:]]*server[[:space:]]*=\\).*|\\1 $B/smtpd-session/smtpd-session\\
+	server_args	= -c $W/mailsock.conf\\
+	bind		= 127.0.0.1|" \
+	    "$B/units/xinetd.smtp" >"$W/xinetd.conf" || exit 99
+	grep -q "server_args" "$W/xinetd.conf" || { echo "cannot edit units/xinetd.smtp"; exit 99; }
+	xinetd -f "$W/xinetd.conf" -dontfork -pidfile "$W/xinetd.pid" -stayalive >"$W/xinetd.log" 2>&1 &
+	PID=$!
+	for _ in $(seq 50); do
+		"$PYTHON3" -c 'import socket, sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1).close()' \
+			"$PORT" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	echo "xinetd did not listen:"
+	cat "$W/xinetd.log"
+	exit 99
+}
+
+stop_xinetd() { kill -TERM "$PID" && wait "$PID" 2>/dev/null; PID=; }
+
+send() {
+	swaks --server "127.0.0.1:$PORT" --helo client.example --from alice@client.example \
+		--to bob@example.test --header "Subject: via xinetd" >"$W/swaks.log" 2>&1
+}
+
+count() { ls "$W/mail/example.test/bob/new" | wc -l; }
+
+start_xinetd nobody
+if send && [ "$(count)" -eq 1 ]; then
+	ok "as shipped (xinetd's user = nobody): delivered"
+else
+	fail "as shipped: not delivered"
+	cat "$W/swaks.log"
+fi
+stop_xinetd
+
+start_xinetd root
+send
+if grep -q "^<\\*\\* *421 4.3.0" "$W/swaks.log" && [ "$(count)" -eq 1 ]; then
+	ok "started as root, no user in mailsock.conf: 421 4.3.0, nothing delivered"
+else
+	fail "started as root with no user: not refused"
+	cat "$W/swaks.log"
+fi
+echo "user = nobody" >>"$W/mailsock.conf"
+if send && [ "$(count)" -eq 2 ]; then
+	ok "started as root, user = nobody: delivered"
+else
+	fail "started as root with user = nobody: not delivered"
+	cat "$W/swaks.log"
+fi
+stop_xinetd
+
+owners=$(stat -c %U "$W/mail/example.test/bob/new"/* | sort -u | tr '\n' ' ')
+[ "$owners" = "nobody " ] && ok "every message written by nobody, none by root" ||
+	fail "message files owned by: $owners"
+grep -h -A1 "^Received:" "$W/mail/example.test/bob/new"/* | grep -q "127.0.0.1" &&
+	ok "Received: names the peer 127.0.0.1 (getpeername under xinetd)" ||
+	fail "Received: does not name 127.0.0.1"
+
+[ "$failures" -eq 0 ] || exit 1
