@@ -11,20 +11,29 @@ port=${1:-2525}
 run=$top/run
 mkdir -p "$run/mail/example.org/you/tmp" "$run/mail/example.org/you/new" "$run/mail/example.org/you/cur" \
 	"$run/queue"
+# Run as root, the session becomes "nobody": it never serves the network as
+# root.  When nobody cannot reach the working tree (a checkout under /root,
+# say), the session sees run/ at /mnt through a bind mount made in a private
+# mount namespace: the files stay in the working tree, the host is unchanged,
+# and the mount goes away with the server.
+seen=$run owner=""
+if [ "$(id -u)" -eq 0 ]; then
+	chown -R nobody:nogroup "$run/mail" "$run/queue"
+	owner="chown -R nobody:nogroup $run/mail/example.org/NAME"
+	if ! setpriv --reuid=nobody --regid=nogroup --clear-groups test -w "$run/mail/example.org/you/new" 2>/dev/null; then
+		seen=/mnt
+	fi
+fi
+
 cat > "$run/mailsock.conf" <<CONF
 # Written by scripts/run-local.sh: a server for trying mailsock out.
 hostname = localhost
 domains = example.org
-mail_root = $run/mail
-queue_dir = $run/queue
+mail_root = $seen/mail
+queue_dir = $seen/queue
 log_level = info
 CONF
-
-# Run as root, the session becomes "nobody" (it never serves the network as root).
-if [ "$(id -u)" -eq 0 ]; then
-	echo "user = nobody" >>"$run/mailsock.conf"
-	chown -R nobody:nogroup "$run/mail" "$run/queue"
-fi
+[ "$(id -u)" -eq 0 ] && echo "user = nobody" >>"$run/mailsock.conf"
 
 cat <<MSG
 mailsock is listening on 127.0.0.1:$port (Ctrl-C stops it).
@@ -37,7 +46,13 @@ Read it:
   ls $run/mail/example.org/you/new/ && cat $run/mail/example.org/you/new/*
 Add a user:
   mkdir -p $run/mail/example.org/NAME/tmp $run/mail/example.org/NAME/new $run/mail/example.org/NAME/cur
+  $owner
 The log (one line per event) follows here.
 MSG
-exec systemd-socket-activate --accept --inetd -l "127.0.0.1:$port" \
-	"$top/build/smtpd-session/smtpd-session" -c "$run/mailsock.conf"
+serve="systemd-socket-activate --accept --inetd -l 127.0.0.1:$port $top/build/smtpd-session/smtpd-session -c $run/mailsock.conf"
+if [ "$seen" = /mnt ]; then
+	exec unshare --mount --propagation private sh -c \
+		"mount -t tmpfs -o mode=0755 mailsock /mnt && mkdir /mnt/mail /mnt/queue &&
+		 mount --bind '$run/mail' /mnt/mail && mount --bind '$run/queue' /mnt/queue && exec $serve"
+fi
+exec $serve
