@@ -7,31 +7,12 @@
 # in all, "421 4.7.0"; SIGTERM ends it with status 0.  Also the Accept=yes
 # shape without StandardInput=socket (the connection as fd 3).
 set -u
-: "${top_srcdir:=$(dirname "$0")/..}" "${top_builddir:=.}" "${PYTHON3:=/usr/bin/python3}"
-for t in systemd-socket-activate:systemd swaks:swaks; do
-	command -v "${t%%:*}" >/dev/null 2>&1 ||
-		{ echo "SKIP: ${t%%:*} not found (Debian package ${t#*:})"; exit 77; }
-done
+: "${top_srcdir:=$(dirname "$0")/..}"
+. "$top_srcdir/tests/lib.sh"
+need systemd-socket-activate:systemd swaks:swaks
+workdir listen
 
-B=$(cd "$top_builddir" && pwd)
-S=$(cd "$top_srcdir" && pwd)
-W=$(mktemp -d /tmp/mailsock-listen.XXXXXX) || exit 99
-PID=
-cleanup() {
-	[ -n "$PID" ] && kill -TERM "$PID" 2>/dev/null && wait "$PID" 2>/dev/null
-	rm -rf "$W"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM HUP PIPE
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-ok() { echo "ok: $*"; }
-
-free_port() {
-	"$PYTHON3" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-mkdir -p "$W/mail/example.test/bob/tmp" "$W/mail/example.test/bob/new" \
-	"$W/mail/example.test/bob/cur" "$W/queue" || exit 99
+maildir_bob
 printf '%s\n' "hostname = mx.example.test" "domains = example.test" "mail_root = $W/mail" \
 	"queue_dir = $W/queue" "max_connections = 30" "max_connections_per_source = 10" \
 	>"$W/mailsock.conf"

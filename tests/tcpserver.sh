@@ -4,29 +4,14 @@
 # table that gives 127.0.0.2 relay rights (RELAYCLIENT) and nobody else:
 # relay_networks is empty.  smtpd-session must become "nobody" (user =).
 set -u
-: "${top_srcdir:=$(dirname "$0")/..}" "${top_builddir:=.}" "${PYTHON3:=/usr/bin/python3}"
-for t in tcpserver:ucspi-tcp-ipv6 tcprules:ucspi-tcp-ipv6 swaks:swaks; do
-	command -v "${t%%:*}" >/dev/null 2>&1 ||
-		{ echo "SKIP: ${t%%:*} not found (Debian package ${t#*:})"; exit 77; }
-done
-[ "$(id -u)" -eq 0 ] || { echo "SKIP: the test switches users: needs root"; exit 77; }
+: "${top_srcdir:=$(dirname "$0")/..}"
+. "$top_srcdir/tests/lib.sh"
+need tcpserver:ucspi-tcp-ipv6 tcprules:ucspi-tcp-ipv6 swaks:swaks
+need_root "the test switches users"
+workdir tcpserver
 
-B=$(cd "$top_builddir" && pwd)
-W=$(mktemp -d /tmp/mailsock-tcpserver.XXXXXX) || exit 99
-PID=
-cleanup() {
-	[ -n "$PID" ] && kill -TERM "$PID" 2>/dev/null && wait "$PID" 2>/dev/null
-	rm -rf "$W"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM HUP PIPE
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-ok() { echo "ok: $*"; }
-
-PORT=$("$PYTHON3" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-mkdir -p "$W/mail/example.test/bob/tmp" "$W/mail/example.test/bob/new" \
-	"$W/mail/example.test/bob/cur" "$W/queue" || exit 99
+PORT=$(free_port)
+maildir_bob
 chown -R nobody:nogroup "$W/mail" "$W/queue" || exit 99
 chmod 755 "$W"
 printf 'hostname = mx.example.test\ndomains = example.test\nmail_root = %s\nqueue_dir = %s\n%s\n%s\n' \

@@ -5,27 +5,14 @@
 # session as the mail user) and started as root, where smtpd-session must
 # refuse the client until mailsock.conf names a user, then become it.
 set -u
-: "${top_srcdir:=$(dirname "$0")/..}" "${top_builddir:=.}" "${PYTHON3:=/usr/bin/python3}"
-command -v xinetd >/dev/null 2>&1 || { echo "SKIP: xinetd not found (Debian package xinetd)"; exit 77; }
-command -v swaks >/dev/null 2>&1 || { echo "SKIP: swaks not found (Debian package swaks)"; exit 77; }
-[ "$(id -u)" -eq 0 ] || { echo "SKIP: the test switches users: needs root"; exit 77; }
+: "${top_srcdir:=$(dirname "$0")/..}"
+. "$top_srcdir/tests/lib.sh"
+need xinetd:xinetd swaks:swaks
+need_root "the test switches users"
+workdir xinetd
 
-B=$(cd "$top_builddir" && pwd)
-W=$(mktemp -d /tmp/mailsock-xinetd.XXXXXX) || exit 99
-PID=
-cleanup() {
-	[ -n "$PID" ] && kill -TERM "$PID" 2>/dev/null && wait "$PID" 2>/dev/null
-	rm -rf "$W"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM HUP PIPE
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-ok() { echo "ok: $*"; }
-
-PORT=$("$PYTHON3" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-mkdir -p "$W/mail/example.test/bob/tmp" "$W/mail/example.test/bob/new" \
-	"$W/mail/example.test/bob/cur" "$W/queue" || exit 99
+PORT=$(free_port)
+maildir_bob
 chown -R nobody:nogroup "$W/mail" "$W/queue" || exit 99
 chmod 755 "$W"
 printf 'hostname = mx.example.test\ndomains = example.test\nmail_root = %s\nqueue_dir = %s\n' \
