@@ -118,6 +118,20 @@ int envelope_add_rcpt(struct envelope *env, enum rcpt_state state, const char *a
 	return 0;
 }
 
+/* An id names the files msg/ID and env/ID: letters, digits, '.', '_' and
+ * '-' only, not starting with a dot, so that no envelope can point outside
+ * the queue ("../..") or at a hidden file. */
+static bool copy_id(char *dst, size_t size, const char *value)
+{
+	if (value[0] == '\0' || value[0] == '.')
+		return false;
+	for (const char *p = value; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9') || *p == '.' || *p == '_' || *p == '-'))
+			return false;
+	return string_copy(dst, size, value);
+}
+
 static bool parse_time(const char *value, time_t *out)
 {
 	char *end;
@@ -150,7 +164,7 @@ static int parse_line(struct envelope *env, const char *key, const char *value)
 	if (strcmp(key, "version") == 0)
 		ok = strcmp(value, "1") == 0;
 	else if (strcmp(key, "id") == 0)
-		ok = string_copy(env->id, sizeof env->id, value);
+		ok = copy_id(env->id, sizeof env->id, value);
 	else if (strcmp(key, "arrival") == 0)
 		ok = parse_time(value, &env->arrival);
 	else if (strcmp(key, "peer") == 0)
