@@ -184,21 +184,25 @@ static int deliver_to_queue(struct spool *sp, const struct transaction *tx, cons
 int spool_commit(struct spool *sp, const struct transaction *tx, const struct trace *tr)
 {
 	bool queued = false;
+	char where[CONFIG_PATH_MAX + 16];      /* what failed, named in the log */
 
+	snprintf(where, sizeof where, "%s", sp->path);
 	if (spool_flush(sp) < 0 || fsync(sp->fd) < 0) {
 		if (!sp->error)
 			sp->error = errno;
 		errno = sp->error;
-		return -1;
+		goto trouble;
 	}
 	for (size_t i = 0; i < tx->n_rcpts; i++) {
 		const struct target *t = &tx->rcpts[i];
 		if (t->kind == TARGET_QUEUE) {
+			snprintf(where, sizeof where, "%s", sp->stores->cfg->queue_dir);
 			if (!queued && deliver_to_queue(sp, tx, tr) < 0)
 				goto trouble;
 			queued = true;
 			continue;
 		}
+		snprintf(where, sizeof where, "%s/new", t->dir);
 		if (maildir_deliver(sp->dirfd, sp->path, sp->fd, stores_root(sp->stores), t->dir,
 		                    sp->id, sp->stores->cfg->hostname, sp->size) < 0)
 			goto trouble;
@@ -207,7 +211,8 @@ int spool_commit(struct spool *sp, const struct transaction *tx, const struct tr
 	return 0;
 trouble:
 	sp->error = errno;
-	log_event(LOG_LEVEL_ERROR, "trouble", "msgid", sp->id, "error", strerror(errno), NULL);
+	log_event(LOG_LEVEL_ERROR, "trouble", "msgid", sp->id, "path", where,
+	          "error", strerror(errno), NULL);
 	spool_discard(sp);
 	errno = sp->error;
 	return -1;
