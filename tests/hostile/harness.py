@@ -89,13 +89,16 @@ def run_session(root, data, stranger=True, timeout=60, env_extra=None, **opts):
 class Session:
     """A session over a pipe that the test drives step by step."""
 
-    def __init__(self, root, stranger=True, **opts):
+    def __init__(self, root, stranger=True, run_as=None, **opts):
         env = dict(os.environ)
         env.pop("TCPREMOTEIP", None)
         if stranger:
             env["TCPREMOTEIP"] = "192.0.2.1"
         self.log = tempfile.TemporaryFile()
-        self.proc = subprocess.Popen([SESSION] + root.options(**opts), env=env,
+        prefix = []
+        if run_as is not None:          # an unprivileged session, as in production
+            prefix = ["setpriv", f"--reuid={run_as}", f"--regid={run_as}", "--clear-groups", "--"]
+        self.proc = subprocess.Popen(prefix + [SESSION] + root.options(**opts), env=env,
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=self.log, bufsize=0)
         self.buf = b""
@@ -132,6 +135,8 @@ class Session:
             if time.monotonic() > deadline:
                 raise AssertionError(f"no {pattern!r} in {self.buf[-300:]!r}")
             chunk = self.read_some(deadline - time.monotonic())
+            if chunk is None:
+                continue
             if chunk == b"":
                 raise AssertionError(f"EOF before {pattern!r}; got {self.buf[-300:]!r}")
             self.buf += chunk
