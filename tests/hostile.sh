@@ -3,6 +3,7 @@
 # header and log injection (tests/hostile/test_*.py, run by make check).
 set -eu
 : "${top_srcdir:=.}" "${PYTHON3:=/usr/bin/python3}"
+export PYTHONDONTWRITEBYTECODE=1
 export top_builddir="${top_builddir:-$PWD}"
 h="$top_srcdir/tests/hostile"
 exec "$PYTHON3" "$h/run.py" "$h/test_smuggling.py" "$h/test_open_relay.py" \
