@@ -101,14 +101,20 @@ int envelope_write(int queuefd, const struct envelope *env)
 	return fsync_dir_at(queuefd, "env");
 }
 
+/* The array grows by doubling (its size is the next power of two of
+ * n_rcpts): 10 000 recipients cost 14 reallocs, not 10 000 copies. */
 int envelope_add_rcpt(struct envelope *env, enum rcpt_state state, const char *address)
 {
-	struct envelope_rcpt *r = realloc(env->rcpts, (env->n_rcpts + 1) * sizeof *r);
+	size_t n = env->n_rcpts;
+	struct envelope_rcpt *r = env->rcpts;
 
-	if (!r)
-		return -1;
-	env->rcpts = r;
-	r += env->n_rcpts;
+	if ((n & (n - 1)) == 0) {               /* 0, 1, 2, 4, ...: full */
+		r = realloc(r, (n ? 2 * n : 1) * sizeof *r);
+		if (!r)
+			return -1;
+		env->rcpts = r;
+	}
+	r += n;
 	r->state = state;
 	r->error = NULL;
 	r->address = strdup(address);
