@@ -32,7 +32,7 @@
 #define REQUIRE(c) do { if (!(c)) { fprintf(stderr, "invariant failed: %s\n", #c); abort(); } } while (0)
 #define MAX_IDS 4096
 
-static char base[64];
+static char base[512];
 static int basefd = -1;
 static struct config cfg;
 static int in_fd = -1, out_fd = -1;
@@ -61,7 +61,8 @@ static void setup(void)
 {
 	char option[1200];
 
-	snprintf(base, sizeof base, "/dev/shm/fuzz-session-%ld", (long)getpid());
+	const char *shm = getenv("FUZZ_SHM");
+	snprintf(base, sizeof base, "%s/fuzz-session-%ld", shm ? shm : "/dev/shm", (long)getpid());
 	REQUIRE(mkdir(base, 0700) == 0 || errno == EEXIST);
 	basefd = open(base, O_RDONLY | O_DIRECTORY);
 	REQUIRE(basefd >= 0);

@@ -30,6 +30,11 @@ if ! command -v "$CLANG" >/dev/null 2>&1; then
 fi
 
 mkdir -p "$work"
+# The targets that write files (session, envelope) do it here: tmpfs, so
+# that fsync costs nothing, and private to this run.
+FUZZ_SHM=$(mktemp -d /dev/shm/mailsock-fuzz.XXXXXX)
+export FUZZ_SHM
+trap 'rm -rf "$FUZZ_SHM"' EXIT INT TERM
 cflags="-std=c17 -g -O1 -D_GNU_SOURCE -Wall -Wextra -Werror
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 	-I$top/common -I$top/smtpd-session"
@@ -82,7 +87,6 @@ for t in $targets; do
 		"$bin" -merge=1 $(options_of "$t") "$here/corpus/$t" "$corpus" >/dev/null 2>&1
 	fi
 done
-rm -rf /dev/shm/fuzz-session-* /dev/shm/fuzz-envelope-* 2>/dev/null || true
 if [ -n "$failed" ]; then
 	echo "fuzz: failed:$failed" >&2
 	exit 1
