@@ -129,6 +129,7 @@ def scenario_queue_full():
         assert line.startswith(b"452 4.3.1"), line
         line = send_message(s, [b"u@example.org", b"v@elsewhere.test"], body(b"both", 200000))
         assert line.startswith(b"452 4.3.1"), line
+        assert root.names("example.org/u") == [], "u kept a copy of a refused message"
         assert send_message(s, [b"u@example.org"], body(b"local")).startswith(b"250 2.0.0")
         os.unlink(filler)
         assert send_message(s, [b"v@elsewhere.test"], body(b"relay")).startswith(b"250 2.0.0")
@@ -211,6 +212,33 @@ def test_unwritable_maildir_subdirectories_get_4xx_and_a_log_line():
             assert root.stored_count() == 0 and root.tmp_leftovers() == []
         finally:
             root.remove()
+
+
+def test_failure_for_one_recipient_takes_back_the_others_copies():
+    """alice's copy is linked first, then u's new/ refuses: the client gets
+    a 4xx and will retry, so alice must not keep a copy (no duplicate)."""
+    if os.geteuid() != 0:
+        return "skip: needs root to run the session as nobody"
+    root = Root()
+    try:
+        for dirpath, dirnames, filenames in os.walk(root.dir):
+            os.chown(dirpath, NOBODY, NOBODY)
+        os.chmod(os.path.join(root.mail, "example.org/u/new"), 0o500)
+        s = Session(root, stranger=False, run_as=NOBODY)
+        try:
+            s.send(b"EHLO fault.test\r\n")
+            s.expect(rb"^250 ")
+            line = send_message(s, [b"alice@example.org", b"u@example.org", b"v@elsewhere.test"],
+                                body(b"two"))
+            assert line.startswith(b"451 4.3.0"), line
+            s.send(b"QUIT\r\n")
+            assert s.finish()[0] == 0
+        finally:
+            s.kill()
+        assert root.stored_count() == 0 and root.queued() == [], "a copy was kept"
+        assert root.tmp_leftovers() == []
+    finally:
+        root.remove()
 
 
 def test_missing_mail_root_gets_4xx_and_a_log_line():
