@@ -3,7 +3,10 @@
  *
  * The first octet picks the setting: bit 0 a stranger (TCPREMOTEIP
  * outside relay_networks) or a local, relaying session; bit 1 debug
- * logging.  The rest is what the client sends.  The mail root and the
+ * logging; bit 2 short reads: then the next octet seeds the sizes (1 to
+ * 64 octets) that each read(2) of the session returns at most, as a slow
+ * network would deliver them (netio.c is built with -Dread=fuzz_read).
+ * The rest is what the client sends.  The mail root and the
  * queue live in a private directory under /dev/shm.
  *
  * Invariants after each session:
@@ -237,10 +240,33 @@ static void check_store(bool stranger)
 		REQUIRE(replies.seen[i] > 0);
 }
 
+/* read(2) for netio.c: in short-read mode, at most a few octets a call. */
+static unsigned short_reads;            /* 0: off; else the generator state */
+
+ssize_t fuzz_read(int fd, void *buf, size_t len);
+ssize_t fuzz_read(int fd, void *buf, size_t len)
+{
+	if (short_reads && fd == in_fd) {
+		short_reads = short_reads * 1103515245u + 12345u;
+		size_t cap = 1 + (short_reads >> 16) % 64;
+		if (len > cap)
+			len = cap;
+	}
+	return read(fd, buf, len);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (size == 0)
 		return 0;
+	short_reads = 0;
+	if (data[0] & 4) {
+		if (size < 2)
+			return 0;
+		short_reads = data[1] | 0x100u;
+		data++;
+		size--;
+	}
 	if (basefd < 0)
 		setup();
 	bool stranger = data[0] & 1;
