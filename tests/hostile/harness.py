@@ -17,6 +17,9 @@ TOP_BUILDDIR = os.environ.get("top_builddir", os.getcwd())
 SESSION = os.path.join(TOP_BUILDDIR, "smtpd-session", "smtpd-session")
 HOSTNAME = "mx.example.org"
 USERS = ["example.org/u", "example.org/alice", "example.net/bob"]
+# VALGRIND="valgrind -q --error-exitcode=99" runs the piped sessions under
+# valgrind (the socket tests start their sessions through the launcher).
+WRAPPER = os.environ.get("VALGRIND", "").split()
 QUEUED = re.compile(rb"^250 2\.0\.0 Ok: queued as (\S+)\r$", re.M)
 
 
@@ -81,7 +84,7 @@ def run_session(root, data, stranger=True, timeout=60, env_extra=None, **opts):
     if stranger:
         env["TCPREMOTEIP"] = "192.0.2.1"
     env.update(env_extra or {})
-    p = subprocess.run([SESSION] + root.options(**opts), input=data, env=env,
+    p = subprocess.run(WRAPPER + [SESSION] + root.options(**opts), input=data, env=env,
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout)
     return p.returncode, p.stdout, p.stderr
 
@@ -98,7 +101,7 @@ class Session:
         prefix = []
         if run_as is not None:          # an unprivileged session, as in production
             prefix = ["setpriv", f"--reuid={run_as}", f"--regid={run_as}", "--clear-groups", "--"]
-        self.proc = subprocess.Popen(prefix + [SESSION] + root.options(**opts), env=env,
+        self.proc = subprocess.Popen(prefix + WRAPPER + [SESSION] + root.options(**opts), env=env,
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=self.log, bufsize=0)
         self.buf = b""
