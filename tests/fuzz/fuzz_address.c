@@ -4,6 +4,7 @@
  * limits, free of control characters, and its domain passes
  * domain_is_valid; the parameter cursor only moves forward, inside the
  * input, and every key and value lies inside it. */
+#include "fuzz.h"
 #include "address.h"
 
 #include <stdint.h>
@@ -73,7 +74,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	bool utf8 = data[0] & 1;
 	/* a private copy, so that ASan sees any read past the end */
-	char *s = malloc(size - 1 ? size - 1 : 1);
+	char *s = calloc(size, 1);
 	memcpy(s, data + 1, size - 1);
 	check_path(s, size - 1, utf8);
 	check_domain(s, size - 1, utf8);

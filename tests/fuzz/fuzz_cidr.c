@@ -3,6 +3,7 @@
  * Input: "NETWORK\nADDRESS".  Invariants: a parsed prefix fits its family;
  * the network's own address (printed back) always matches it; unmapping
  * never grows the string. */
+#include "fuzz.h"
 #include "cidr.h"
 
 #include <arpa/inet.h>

@@ -5,6 +5,7 @@
  * terminated inside their arrays, counts within bounds, domains valid,
  * paths absolute, limits within their documented ranges); a refusal
  * always comes with a message. */
+#include "fuzz.h"
 #include "address.h"
 #include "config.h"
 

@@ -11,6 +11,7 @@
  *    and flagged, never a line end;
  *  - the bare CR / bare LF flags are exactly right;
  *  - however the stream is cut, the result is the same. */
+#include "fuzz.h"
 #include "data.h"
 
 #include <stdint.h>

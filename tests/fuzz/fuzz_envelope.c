@@ -4,6 +4,7 @@
  * (it names msg/ID and env/ID), a sender and at least one recipient;
  * writing it with envelope_write and reading it back gives the same
  * envelope (CR in values becomes a space on the way out). */
+#include "fuzz.h"
 #include "queue.h"
 
 #include <fcntl.h>

@@ -16,6 +16,7 @@
  *  - no tmp/ holds a leftover, no queue entry without its envelope;
  *  - nothing was created outside the known Maildirs (plus postmaster);
  *  - a stranger never got anything into the queue. */
+#include "fuzz.h"
 #include "config.h"
 #include "log.h"
 #include "maildir.h"
