@@ -34,7 +34,8 @@ mkdir -p "$work"
 # that fsync costs nothing, and private to this run.
 FUZZ_SHM=$(mktemp -d /dev/shm/mailsock-fuzz.XXXXXX)
 export FUZZ_SHM
-trap 'rm -rf "$FUZZ_SHM"' EXIT INT TERM
+trap 'rm -rf "$FUZZ_SHM"' EXIT
+trap 'exit 130' INT TERM
 cflags="-std=c17 -g -O1 -D_GNU_SOURCE -Wall -Wextra -Werror
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 	-I$top/common -I$top/smtpd-session"
