@@ -91,11 +91,15 @@ def test_sigkill_at_random_moments_keeps_every_acknowledged_message_once():
     root = Root()           # on the real file system: fsync and link for real
     try:
         # how long a whole session with the largest message takes here (a
-        # sanitizer build or a busy machine is slower): kill within that
+        # sanitizer build or a busy machine is slower): kill within that ...
         start = time.monotonic()
         calibration = [run_one(root, SESSIONS + k, rng, None, 300000) for k in range(3)]
         whole = (time.monotonic() - start) / 3
-        runs = calibration + [run_one(root, i, rng, whole * 1.2) for i in range(SESSIONS)]
+        # then steer the window so that about half the sessions are killed
+        runs, window = calibration, whole
+        for i in range(SESSIONS):
+            runs.append(run_one(root, i, rng, window))
+            window *= 1.07 if runs[-1]["killed"] else 0.93
         runs_by_i = {r["i"]: r for r in runs}
         killed = sum(r["killed"] for r in runs)
         acked = sum(bool(r["acked"]) for r in runs)
