@@ -165,18 +165,43 @@ static int read_line(struct conn *c, char *line, size_t size, unsigned timeout)
 	}
 }
 
+/* Length of a "5.1.1" (RFC 3463: class 2, 4 or 5, then 1 to 3 digits
+ * twice) at the start of text, followed by a space or the end; else 0. */
+static size_t enhanced_len(const char *text)
+{
+	size_t i = 2;
+
+	if (!strchr("245", text[0]) || !text[0] || text[1] != '.')
+		return 0;
+	for (int part = 0; part < 2; part++) {
+		size_t start = i;
+		while (text[i] >= '0' && text[i] <= '9' && i - start < 3)
+			i++;
+		if (i == start || (part == 0 && text[i++] != '.'))
+			return 0;
+	}
+	return text[i] == ' ' || text[i] == '\0' ? i : 0;
+}
+
 /* "5.1.1 " at the start of text: copy it to enh and return the rest. */
 static const char *take_enhanced(const char *text, char *enh, size_t size)
 {
-	int a, b, c, used = 0;
+	size_t used = enhanced_len(text);
 
 	enh[0] = '\0';
-	if (sscanf(text, "%1d.%3d.%3d%n", &a, &b, &c, &used) == 3 && (text[used] == ' ' ||
-	    text[used] == '\0') && used < (int)size) {
-		snprintf(enh, size, "%.*s", used, text);
-		return text + used + (text[used] == ' ');
-	}
-	return text;
+	if (used == 0 || used >= size)
+		return text;
+	snprintf(enh, size, "%.*s", (int)used, text);
+	return text + used + (text[used] == ' ');
+}
+
+/* A server's text goes into logs, the queue and DSN fields: no control
+ * characters (a CR there could start a forged header line). */
+static void scrub(char *line)
+{
+	for (unsigned char *p = (unsigned char *)line; *p; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			*p = ' ';
 }
 
 static bool is_reply_line(const char *line)
@@ -197,6 +222,7 @@ void conn_reply(struct conn *c, struct reply *r, unsigned timeout)
 	for (;;) {
 		if (read_line(c, line, sizeof line, timeout) < 0)
 			break;
+		scrub(line);
 		if (!is_reply_line(line)) {
 			broken(c, "malformed reply");
 			break;
