@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #define LINE_MAX_OCTETS 1024
@@ -33,11 +34,30 @@ static int broken(struct conn *c, const char *what)
 	return -1;
 }
 
-/* Wait for events on c->fd; 1 ready, 0 timeout, -1 error. */
+#define REPLY_LINES_MAX 1000
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Wait for events on c->fd; 1 ready, 0 timeout, -1 error.  While a reply
+ * is read, never past its deadline. */
 static int wait_for(struct conn *c, short events, unsigned timeout)
 {
 	struct pollfd p = { .fd = c->fd, .events = events };
 	int ms = timeout > INT_MAX / 1000 ? INT_MAX : (int)timeout * 1000;
+
+	if (c->deadline) {
+		long long left = c->deadline - now_ms();
+		if (left <= 0)
+			return 0;
+		if (left < ms)
+			ms = (int)left;
+	}
 
 	for (;;) {
 		int n = poll(&p, 1, ms);
@@ -125,6 +145,8 @@ static int fill(struct conn *c, unsigned timeout)
 		c->in_pos = 0;
 	}
 	for (;;) {
+		if (c->deadline && now_ms() >= c->deadline)
+			return broken(c, "timeout waiting for a reply");
 		ssize_t n = recv(c->fd, c->in + c->in_len, sizeof c->in - c->in_len, 0);
 		if (n > 0) {
 			c->in_len += (size_t)n;
@@ -210,16 +232,15 @@ static bool is_reply_line(const char *line)
 	       line[2] >= '0' && line[2] <= '9' && (line[3] == ' ' || line[3] == '-' || !line[3]);
 }
 
-void conn_reply(struct conn *c, struct reply *r, unsigned timeout)
+static void read_reply(struct conn *c, struct reply *r, unsigned timeout)
 {
 	char line[LINE_MAX_OCTETS];
 
-	memset(r, 0, sizeof *r);
-	if (c->broken) {
-		snprintf(r->text, sizeof r->text, "%s", c->why);
-		return;
-	}
-	for (;;) {
+	for (unsigned lines = 0;; lines++) {
+		if (lines == REPLY_LINES_MAX) {
+			broken(c, "reply of too many lines");
+			break;
+		}
 		if (read_line(c, line, sizeof line, timeout) < 0)
 			break;
 		scrub(line);
@@ -241,4 +262,16 @@ void conn_reply(struct conn *c, struct reply *r, unsigned timeout)
 	}
 	r->code = 0;
 	snprintf(r->text, sizeof r->text, "%s", c->why);
+}
+
+void conn_reply(struct conn *c, struct reply *r, unsigned timeout)
+{
+	memset(r, 0, sizeof *r);
+	if (c->broken) {
+		snprintf(r->text, sizeof r->text, "%s", c->why);
+		return;
+	}
+	c->deadline = now_ms() + (long long)timeout * 1000;
+	read_reply(c, r, timeout);
+	c->deadline = 0;
 }
