@@ -7,4 +7,4 @@ export PYTHONDONTWRITEBYTECODE=1
 export top_builddir="${top_builddir:-$PWD}"
 h="$top_srcdir/tests/hostile"
 exec "$PYTHON3" "$h/run.py" "$h/test_smuggling.py" "$h/test_open_relay.py" \
-	"$h/test_exhaustion.py" "$h/test_injection.py"
+	"$h/test_exhaustion.py" "$h/test_injection.py" "$h/test_relay_server.py"
