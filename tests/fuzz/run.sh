@@ -16,7 +16,7 @@ set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 seconds=${1:-${FUZZ_SECONDS:-60}}
-targets=${FUZZ_TARGETS:-"address cidr config data envelope session reply"}
+targets=${FUZZ_TARGETS:-"address cidr config data envelope session reply dns"}
 work=${FUZZ_WORK:-$PWD/build-fuzz}
 CLANG=${CLANG:-clang}
 
@@ -49,6 +49,7 @@ sources_of() {
 	case $1 in
 	data) echo "$top/smtpd-session/data.c" ;;
 	reply) echo "$top/smtp-relay/conn.c" ;;
+	dns) echo "$common $work/dns-fuzz-answers.o $(pkg-config --libs ldns)" ;;
 	session) echo "$common $session $work/netio-short-reads.o" ;;
 	*) echo "$common" ;;
 	esac
@@ -65,6 +66,10 @@ options_of() {
 }
 
 failed=""
+# fuzz_dns answers every question dns.c asks from its input.
+# shellcheck disable=SC2086,SC2046
+$CLANG $cflags $(pkg-config --cflags ldns) -Dldns_resolver_query_status=fuzz_query_status \
+	-c -o "$work/dns-fuzz-answers.o" "$top/smtp-relay/dns.c"
 # fuzz_session decides how much each read(2) of the session returns.
 # shellcheck disable=SC2086
 $CLANG $cflags -Dread=fuzz_read -c -o "$work/netio-short-reads.o" "$top/smtpd-session/netio.c"
