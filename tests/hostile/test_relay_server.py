@@ -79,6 +79,9 @@ def run_relay_against(behaviour):
         took = time.monotonic() - start
         assert r.returncode >= 0, f"smtp-relay died by signal {-r.returncode}"
         return r.returncode, took, root, r.stderr
+    except BaseException:
+        root.remove()
+        raise
     finally:
         server.stop()
 
