@@ -4,6 +4,7 @@ session over a pipe or over a real socket, and counting what got stored.
 Every process started here is stopped by its PID (see Server.stop and
 Session.kill); nothing talks to anything but 127.0.0.1."""
 import os
+import pwd
 import re
 import shutil
 import signal
@@ -23,6 +24,21 @@ WRAPPER = os.environ.get("VALGRIND", "").split()
 QUEUED = re.compile(rb"^250 2\.0\.0 Ok: queued as (\S+)\r$", re.M)
 
 
+# Started as root, smtpd-session serves the network only as the configured
+# user: the tests then run it as nobody, in a tree that nobody owns.
+AS_ROOT = os.geteuid() == 0
+NOBODY = pwd.getpwnam("nobody") if AS_ROOT else None
+
+
+def give_to_nobody(path):
+    """chown -R path to nobody (when we are root)."""
+    if not AS_ROOT:
+        return
+    for dirpath, dirnames, filenames in os.walk(path):
+        for name in [dirpath] + [os.path.join(dirpath, f) for f in filenames]:
+            os.chown(name, NOBODY.pw_uid, NOBODY.pw_gid)
+
+
 class Root:
     """A temporary mail root with Maildirs for USERS and a queue dir."""
 
@@ -33,11 +49,14 @@ class Root:
         for user in USERS:
             for sub in ("tmp", "new", "cur"):
                 os.makedirs(os.path.join(self.mail, user, sub))
+        give_to_nobody(self.dir)
 
     def options(self, **extra):
         opts = {"hostname": HOSTNAME, "domains": "example.org example.net",
                 "mail_root": self.mail, "queue_dir": self.queue,
                 "relay_networks": "127.0.0.0/8"}
+        if AS_ROOT:
+            opts["user"] = "nobody"
         opts.update(extra)
         args = ["-c", "/dev/null"]
         for key, value in opts.items():

@@ -13,7 +13,7 @@ import subprocess
 import sys
 import tempfile
 
-from harness import Root, Session
+from harness import Root, Session, give_to_nobody
 
 HERE = os.path.abspath(__file__)
 NOBODY = 65534
@@ -120,6 +120,7 @@ def scenario_queue_full():
     root = Root()
     os.makedirs(root.queue)
     mount_tmpfs(root.queue, "1m")
+    give_to_nobody(root.queue)
     s = Session(root, stranger=False)
     try:
         s.send(b"EHLO full.test\r\n")
