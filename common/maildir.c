@@ -83,13 +83,19 @@ static int deliver_by_copy(int src_fd, int rootfd, const char *dir, const char *
 	return 0;
 }
 
+/* "<id>.<host>,S=<size>": the file name of a delivered message. */
+static void message_name(char *buf, size_t len, const char *id, const char *host, uint64_t size)
+{
+	snprintf(buf, len, "%s.%s,S=%llu", id, host, (unsigned long long)size);
+}
+
 int maildir_deliver(int src_dirfd, const char *src_path, int src_fd,
                     int rootfd, const char *dir, const char *id,
                     const char *host, uint64_t size)
 {
 	char name[UNIQUE_ID_MAX + 300], new[1600], newdir[1200];
 
-	snprintf(name, sizeof name, "%s.%s,S=%llu", id, host, (unsigned long long)size);
+	message_name(name, sizeof name, id, host, size);
 	snprintf(new, sizeof new, "%s/new/%s", dir, name);
 	snprintf(newdir, sizeof newdir, "%s/new", dir);
 	if (linkat(src_dirfd, src_path, rootfd, new, 0) < 0) {
@@ -99,4 +105,14 @@ int maildir_deliver(int src_dirfd, const char *src_path, int src_fd,
 			return -1;
 	}
 	return fsync_dir_at(rootfd, newdir);
+}
+
+void maildir_withdraw(int rootfd, const char *dir, const char *id, const char *host,
+                      uint64_t size)
+{
+	char name[UNIQUE_ID_MAX + 300], new[1600];
+
+	message_name(name, sizeof name, id, host, size);
+	snprintf(new, sizeof new, "%s/new/%s", dir, name);
+	unlinkat(rootfd, new, 0);
 }

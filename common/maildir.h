@@ -27,4 +27,9 @@ int maildir_deliver(int src_dirfd, const char *src_path, int src_fd,
                     int rootfd, const char *dir, const char *id,
                     const char *host, uint64_t size);
 
+/* Take back what maildir_deliver put into rootfd/dir/new/ (best effort:
+ * a reader may already have moved it), when the message as a whole failed. */
+void maildir_withdraw(int rootfd, const char *dir, const char *id, const char *host,
+                      uint64_t size);
+
 #endif

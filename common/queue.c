@@ -101,14 +101,20 @@ int envelope_write(int queuefd, const struct envelope *env)
 	return fsync_dir_at(queuefd, "env");
 }
 
+/* The array grows by doubling (its size is the next power of two of
+ * n_rcpts): 10 000 recipients cost 14 reallocs, not 10 000 copies. */
 int envelope_add_rcpt(struct envelope *env, enum rcpt_state state, const char *address)
 {
-	struct envelope_rcpt *r = realloc(env->rcpts, (env->n_rcpts + 1) * sizeof *r);
+	size_t n = env->n_rcpts;
+	struct envelope_rcpt *r = env->rcpts;
 
-	if (!r)
-		return -1;
-	env->rcpts = r;
-	r += env->n_rcpts;
+	if ((n & (n - 1)) == 0) {               /* 0, 1, 2, 4, ...: full */
+		r = realloc(r, (n ? 2 * n : 1) * sizeof *r);
+		if (!r)
+			return -1;
+		env->rcpts = r;
+	}
+	r += n;
 	r->state = state;
 	r->error = NULL;
 	r->address = strdup(address);
@@ -116,6 +122,20 @@ int envelope_add_rcpt(struct envelope *env, enum rcpt_state state, const char *a
 		return -1;
 	env->n_rcpts++;
 	return 0;
+}
+
+/* An id names the files msg/ID and env/ID: letters, digits, '.', '_' and
+ * '-' only, not starting with a dot, so that no envelope can point outside
+ * the queue ("../..") or at a hidden file. */
+static bool copy_id(char *dst, size_t size, const char *value)
+{
+	if (value[0] == '\0' || value[0] == '.')
+		return false;
+	for (const char *p = value; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9') || *p == '.' || *p == '_' || *p == '-'))
+			return false;
+	return string_copy(dst, size, value);
 }
 
 static bool parse_time(const char *value, time_t *out)
@@ -150,7 +170,7 @@ static int parse_line(struct envelope *env, const char *key, const char *value)
 	if (strcmp(key, "version") == 0)
 		ok = strcmp(value, "1") == 0;
 	else if (strcmp(key, "id") == 0)
-		ok = string_copy(env->id, sizeof env->id, value);
+		ok = copy_id(env->id, sizeof env->id, value);
 	else if (strcmp(key, "arrival") == 0)
 		ok = parse_time(value, &env->arrival);
 	else if (strcmp(key, "peer") == 0)

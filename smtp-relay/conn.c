@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #define LINE_MAX_OCTETS 1024
@@ -33,11 +34,30 @@ static int broken(struct conn *c, const char *what)
 	return -1;
 }
 
-/* Wait for events on c->fd; 1 ready, 0 timeout, -1 error. */
+#define REPLY_LINES_MAX 1000
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Wait for events on c->fd; 1 ready, 0 timeout, -1 error.  While a reply
+ * is read, never past its deadline. */
 static int wait_for(struct conn *c, short events, unsigned timeout)
 {
 	struct pollfd p = { .fd = c->fd, .events = events };
 	int ms = timeout > INT_MAX / 1000 ? INT_MAX : (int)timeout * 1000;
+
+	if (c->deadline) {
+		long long left = c->deadline - now_ms();
+		if (left <= 0)
+			return 0;
+		if (left < ms)
+			ms = (int)left;
+	}
 
 	for (;;) {
 		int n = poll(&p, 1, ms);
@@ -125,6 +145,8 @@ static int fill(struct conn *c, unsigned timeout)
 		c->in_pos = 0;
 	}
 	for (;;) {
+		if (c->deadline && now_ms() >= c->deadline)
+			return broken(c, "timeout waiting for a reply");
 		ssize_t n = recv(c->fd, c->in + c->in_len, sizeof c->in - c->in_len, 0);
 		if (n > 0) {
 			c->in_len += (size_t)n;
@@ -165,18 +187,43 @@ static int read_line(struct conn *c, char *line, size_t size, unsigned timeout)
 	}
 }
 
+/* Length of a "5.1.1" (RFC 3463: class 2, 4 or 5, then 1 to 3 digits
+ * twice) at the start of text, followed by a space or the end; else 0. */
+static size_t enhanced_len(const char *text)
+{
+	size_t i = 2;
+
+	if (!strchr("245", text[0]) || !text[0] || text[1] != '.')
+		return 0;
+	for (int part = 0; part < 2; part++) {
+		size_t start = i;
+		while (text[i] >= '0' && text[i] <= '9' && i - start < 3)
+			i++;
+		if (i == start || (part == 0 && text[i++] != '.'))
+			return 0;
+	}
+	return text[i] == ' ' || text[i] == '\0' ? i : 0;
+}
+
 /* "5.1.1 " at the start of text: copy it to enh and return the rest. */
 static const char *take_enhanced(const char *text, char *enh, size_t size)
 {
-	int a, b, c, used = 0;
+	size_t used = enhanced_len(text);
 
 	enh[0] = '\0';
-	if (sscanf(text, "%1d.%3d.%3d%n", &a, &b, &c, &used) == 3 && (text[used] == ' ' ||
-	    text[used] == '\0') && used < (int)size) {
-		snprintf(enh, size, "%.*s", used, text);
-		return text + used + (text[used] == ' ');
-	}
-	return text;
+	if (used == 0 || used >= size)
+		return text;
+	snprintf(enh, size, "%.*s", (int)used, text);
+	return text + used + (text[used] == ' ');
+}
+
+/* A server's text goes into logs, the queue and DSN fields: no control
+ * characters (a CR there could start a forged header line). */
+static void scrub(char *line)
+{
+	for (unsigned char *p = (unsigned char *)line; *p; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			*p = ' ';
 }
 
 static bool is_reply_line(const char *line)
@@ -185,18 +232,18 @@ static bool is_reply_line(const char *line)
 	       line[2] >= '0' && line[2] <= '9' && (line[3] == ' ' || line[3] == '-' || !line[3]);
 }
 
-void conn_reply(struct conn *c, struct reply *r, unsigned timeout)
+static void read_reply(struct conn *c, struct reply *r, unsigned timeout)
 {
 	char line[LINE_MAX_OCTETS];
 
-	memset(r, 0, sizeof *r);
-	if (c->broken) {
-		snprintf(r->text, sizeof r->text, "%s", c->why);
-		return;
-	}
-	for (;;) {
+	for (unsigned lines = 0;; lines++) {
+		if (lines == REPLY_LINES_MAX) {
+			broken(c, "reply of too many lines");
+			break;
+		}
 		if (read_line(c, line, sizeof line, timeout) < 0)
 			break;
+		scrub(line);
 		if (!is_reply_line(line)) {
 			broken(c, "malformed reply");
 			break;
@@ -215,4 +262,16 @@ void conn_reply(struct conn *c, struct reply *r, unsigned timeout)
 	}
 	r->code = 0;
 	snprintf(r->text, sizeof r->text, "%s", c->why);
+}
+
+void conn_reply(struct conn *c, struct reply *r, unsigned timeout)
+{
+	memset(r, 0, sizeof *r);
+	if (c->broken) {
+		snprintf(r->text, sizeof r->text, "%s", c->why);
+		return;
+	}
+	c->deadline = now_ms() + (long long)timeout * 1000;
+	read_reply(c, r, timeout);
+	c->deadline = 0;
 }

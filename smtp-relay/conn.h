@@ -14,6 +14,7 @@ struct conn {
 	char out[8192];
 	size_t out_len;
 	bool broken;         /* a timeout or I/O error happened */
+	long long deadline;  /* ms (CLOCK_MONOTONIC) by which the reply being read must be complete */
 	char why[128];       /* what broke */
 };
 
@@ -34,7 +35,9 @@ void conn_put(struct conn *c, const char *bytes, size_t len, unsigned timeout);
 void conn_puts(struct conn *c, const char *s, unsigned timeout);
 int conn_flush(struct conn *c, unsigned timeout);
 
-/* Read one (multi-line) reply within timeout.  On trouble code is 0. */
+/* Read one (multi-line) reply, all of it within timeout seconds and at
+ * most 1000 lines: a server that drips or floods cannot hold us.  On
+ * trouble code is 0. */
 void conn_reply(struct conn *c, struct reply *r, unsigned timeout);
 
 /* Text of addr ("192.0.2.1" or "2001:db8::1"). */

@@ -104,9 +104,10 @@ static ldns_rdf *absolute_name(const char *name)
 /* Text of a domain name without the trailing dot. */
 static void name_text(const ldns_rdf *rdf, char *buf, size_t size)
 {
-	char *s = ldns_rdf2str(rdf);
-
 	buf[0] = '\0';
+	if (!rdf)                /* a record with empty rdata */
+		return;
+	char *s = ldns_rdf2str(rdf);
 	if (!s)
 		return;
 	size_t len = strlen(s);
@@ -201,6 +202,8 @@ enum dns_status dns_mx(struct dns *dns, const char *domain, struct mx_host **hos
 
 static int append_addr(struct addr **addrs, size_t *n, const ldns_rdf *rdf, unsigned port)
 {
+	if (!rdf)                /* a record with empty rdata: no address */
+		return 0;
 	struct addr *a = realloc(*addrs, (*n + 1) * sizeof *a);
 
 	if (!a)

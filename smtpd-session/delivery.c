@@ -181,33 +181,55 @@ static int deliver_to_queue(struct spool *sp, const struct transaction *tx, cons
 	return 0;
 }
 
+/* A failed commit takes back the copies already in place: the client is
+ * told 4xx and will send again, and no recipient may get the message twice. */
+static void withdraw(struct spool *sp, const struct transaction *tx, size_t upto)
+{
+	for (size_t i = 0; i < upto && i < tx->n_rcpts; i++)
+		if (tx->rcpts[i].kind == TARGET_MAILDIR)
+			maildir_withdraw(stores_root(sp->stores), tx->rcpts[i].dir, sp->id,
+			                 sp->stores->cfg->hostname, sp->size);
+}
+
+/* Maildirs first, the queue last: once its envelope is in place smtp-relay
+ * may send it at once, so nothing may fail after it. */
 int spool_commit(struct spool *sp, const struct transaction *tx, const struct trace *tr)
 {
-	bool queued = false;
+	bool relayed = false;
+	char where[CONFIG_PATH_MAX + 16];      /* what failed, named in the log */
+	size_t i;
 
+	snprintf(where, sizeof where, "%s", sp->path);
 	if (spool_flush(sp) < 0 || fsync(sp->fd) < 0) {
 		if (!sp->error)
 			sp->error = errno;
 		errno = sp->error;
-		return -1;
+		goto trouble;
 	}
-	for (size_t i = 0; i < tx->n_rcpts; i++) {
+	for (i = 0; i < tx->n_rcpts; i++) {
 		const struct target *t = &tx->rcpts[i];
 		if (t->kind == TARGET_QUEUE) {
-			if (!queued && deliver_to_queue(sp, tx, tr) < 0)
-				goto trouble;
-			queued = true;
+			relayed = true;
 			continue;
 		}
+		snprintf(where, sizeof where, "%s/new", t->dir);
 		if (maildir_deliver(sp->dirfd, sp->path, sp->fd, stores_root(sp->stores), t->dir,
 		                    sp->id, sp->stores->cfg->hostname, sp->size) < 0)
-			goto trouble;
+			goto undo;
 	}
+	snprintf(where, sizeof where, "%s", sp->stores->cfg->queue_dir);
+	if (relayed && deliver_to_queue(sp, tx, tr) < 0)
+		goto undo;
 	spool_discard(sp);
 	return 0;
+undo:
+	sp->error = errno;
+	withdraw(sp, tx, i + 1);
+	errno = sp->error;
 trouble:
 	sp->error = errno;
-	log_event(LOG_LEVEL_ERROR, "trouble", "msgid", sp->id, "error", strerror(errno), NULL);
+	log_event(LOG_LEVEL_ERROR, "trouble", "msgid", sp->id, "path", where,
+	          "error", strerror(errno), NULL);
 	spool_discard(sp);
 	errno = sp->error;
 	return -1;

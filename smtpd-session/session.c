@@ -427,7 +427,8 @@ static void finish_message(struct session *s, const struct data_machine *m, cons
 	} else if (s->spool.error || spool_commit(&s->spool, &s->tx, tr) < 0) {
 		int err = s->spool.error ? s->spool.error : errno;
 		spool_discard(&s->spool);
-		log_event(LOG_LEVEL_ERROR, "store-failed", "msgid", s->spool.id, "error", strerror(err), NULL);
+		log_event(LOG_LEVEL_ERROR, "store-failed", "msgid", s->spool.id, "path", s->spool.path,
+		          "error", strerror(err), NULL);
 		if (err == ENOSPC || err == EDQUOT)
 			reply(s, 452, "4.3.1", "Insufficient system storage");
 		else

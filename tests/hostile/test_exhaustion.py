@@ -1,0 +1,195 @@
+"""Resource exhaustion: a client that sends too much, too many, or too
+slowly.  The session must end (or go on) cleanly within its limits, and
+its peak memory (VmHWM) must stay small whatever the client sends."""
+import threading
+import time
+
+from harness import Root, Session, codes
+
+_baseline = []
+
+
+def rss_limit_kb():
+    """Peak RSS of a session that only says EHLO and QUIT, plus 8 MiB: the
+    session holds a few 64 KiB buffers, never a message or a line.  Measured,
+    so that a sanitizer build (larger baseline) is held to the same margin."""
+    if not _baseline:
+        root = Root("/dev/shm")
+        s = Session(root)
+        try:
+            s.send(b"EHLO a\r\n")
+            s.expect(rb"^250 ")
+            _baseline.append(s.peak_rss_kb())
+            s.send(b"QUIT\r\n")
+            s.finish()
+        finally:
+            s.kill()
+            root.remove()
+    return _baseline[0] + 8 * 1024
+
+
+def feeder(session, chunks):
+    """Write chunks from a thread, so that replies can be read meanwhile."""
+    def run():
+        try:
+            for chunk in chunks:
+                session.send(chunk)
+        except (BrokenPipeError, ValueError):
+            pass
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    return t
+
+
+def test_one_megabyte_command_line_without_newline():
+    root = Root("/dev/shm")
+    s = Session(root)
+    try:
+        s.expect(rb"^220 ")
+        s.send(b"EHLO " + b"A" * (1024 * 1024))
+        time.sleep(0.2)
+        rss = s.peak_rss_kb()
+        s.send(b"\r\nNOOP\r\nQUIT\r\n")
+        assert s.expect(rb"^5\d\d ").startswith(b"500 5.5.2"), "not one 500 for the long line"
+        s.expect(rb"^250 2\.0\.0")
+        s.expect(rb"^221 ")
+        status, rest, _ = s.finish()
+        assert status == 0 and b"500" not in rest
+        assert rss < rss_limit_kb(), f"peak RSS {rss} kB"
+    finally:
+        s.kill()
+        root.remove()
+
+
+def test_ten_thousand_recipients_over_the_limit_end_in_421():
+    root = Root("/dev/shm")
+    s = Session(root, stranger=False)
+    try:
+        rcpts = b"".join(b"RCPT TO:<v%d@elsewhere.test>\r\n" % i for i in range(10000))
+        feeder(s, [b"EHLO a\r\nMAIL FROM:<a@b.test>\r\n", rcpts, b"QUIT\r\n"])
+        status, replies, _ = s.finish_after(rb"^421 4\.7\.0")
+        got = codes(replies)
+        assert got.count(250) <= 102 and root.queued() == [] and got.count(452) <= 21, got[-5:]
+        assert status == 0
+    finally:
+        s.kill()
+        root.remove()
+
+
+def test_ten_thousand_recipients_within_a_raised_limit():
+    """A relay client with max_recipients=10000: all are taken, one queue
+    entry holds them, memory and time stay bounded."""
+    root = Root("/dev/shm")
+    s = Session(root, stranger=False, max_recipients=10000)
+    try:
+        rcpts = b"".join(b"RCPT TO:<v%d@elsewhere.test>\r\n" % i for i in range(10000))
+        start = time.monotonic()
+        feeder(s, [b"EHLO a\r\nMAIL FROM:<a@b.test>\r\n", rcpts,
+                   b"DATA\r\nSubject: many\r\n\r\nhi\r\n.\r\n"])
+        s.expect(rb"^250 2\.0\.0 Ok: queued", timeout=60)
+        rss = s.peak_rss_kb()
+        s.send(b"QUIT\r\n")
+        status, _, _ = s.finish()
+        assert status == 0 and len(root.queued()) == 1
+        assert time.monotonic() - start < 30
+        assert rss < rss_limit_kb() + 8 * 1024, f"peak RSS {rss} kB"
+    finally:
+        s.kill()
+        root.remove()
+
+
+def test_hundred_thousand_noops():
+    root = Root("/dev/shm")
+    s = Session(root)
+    try:
+        feeder(s, [b"NOOP\r\n" * 10000] * 10 + [b"QUIT\r\n"])
+        start = time.monotonic()
+        s.expect(rb"^221 ", timeout=60)
+        status, _, _ = s.finish()
+        rss = s.peak_rss_kb()
+        assert status == 0 and time.monotonic() - start < 60
+        assert rss < rss_limit_kb(), f"peak RSS {rss} kB"
+    finally:
+        s.kill()
+        root.remove()
+
+
+def test_slowloris_pause_in_a_command_times_out():
+    root = Root("/dev/shm")
+    s = Session(root, timeout=1)
+    try:
+        s.expect(rb"^220 ")
+        for b in b"NOO":                  # one octet at a time, then silence
+            s.send(bytes([b]))
+            time.sleep(0.3)
+        start = time.monotonic()
+        s.expect(rb"^421 4\.4\.2", timeout=5)
+        status, _, _ = s.finish()
+        assert status == 0 and time.monotonic() - start < 3
+    finally:
+        s.kill()
+        root.remove()
+
+
+def test_slowloris_pause_inside_data_times_out_and_stores_nothing():
+    root = Root("/dev/shm")
+    s = Session(root, timeout=1)
+    try:
+        s.send(b"EHLO a\r\nMAIL FROM:<a@b.test>\r\nRCPT TO:<u@example.org>\r\nDATA\r\n")
+        s.expect(rb"^354 ")
+        for b in b"Subject: slow\r\n\r\nbo":
+            s.send(bytes([b]))
+            time.sleep(0.05)
+        s.expect(rb"^421 4\.4\.2", timeout=5)
+        status, _, _ = s.finish()
+        assert status == 0
+        assert root.stored_count() == 0 and root.tmp_leftovers() == []
+    finally:
+        s.kill()
+        root.remove()
+
+
+def test_huge_header_line_is_refused_and_memory_stays_flat():
+    """A 20 MB header line without a line end, then a second message: the
+    first is refused (552), the second stored; memory stays flat."""
+    root = Root("/dev/shm")
+    s = Session(root, max_message_size="1M")
+    try:
+        s.send(b"EHLO a\r\nMAIL FROM:<a@b.test>\r\nRCPT TO:<u@example.org>\r\nDATA\r\n")
+        s.expect(rb"^354 ")
+        feeder(s, [b"X-Huge: "] + [b"h" * 65536] * 320 + [
+            b"\r\n\r\nbody\r\n.\r\nMAIL FROM:<a@b.test>\r\nRCPT TO:<u@example.org>\r\n"
+            b"DATA\r\nSubject: after\r\n\r\nok\r\n.\r\n"])
+        assert s.expect(rb"^5\d\d ", timeout=60).startswith(b"552 5.3.4")
+        s.expect(rb"^250 2\.0\.0 Ok: queued", timeout=30)
+        rss = s.peak_rss_kb()
+        s.send(b"QUIT\r\n")
+        status, _, _ = s.finish()
+        assert status == 0 and root.stored_count() == 1 and root.tmp_leftovers() == []
+        assert rss < rss_limit_kb(), f"peak RSS {rss} kB"
+    finally:
+        s.kill()
+        root.remove()
+
+
+def test_many_header_lines_stream_to_disk():
+    """100 000 header lines (about 10 MB) within the size limit: stored
+    whole, memory flat: the body streams to disk."""
+    root = Root("/dev/shm")
+    s = Session(root, max_message_size="32M")
+    try:
+        s.send(b"EHLO a\r\nMAIL FROM:<a@b.test>\r\nRCPT TO:<u@example.org>\r\nDATA\r\n")
+        s.expect(rb"^354 ")
+        line = b"X-Filler: " + b"f" * 90 + b"\r\n"
+        feeder(s, [line * 1000] * 100 + [b"\r\nbody\r\n.\r\n"])
+        s.expect(rb"^250 2\.0\.0 Ok: queued", timeout=60)
+        rss = s.peak_rss_kb()
+        s.send(b"QUIT\r\n")
+        status, _, _ = s.finish()
+        assert status == 0 and root.stored_count() == 1
+        stored = root.messages("example.org/u")[0]
+        assert stored.count(b"\nX-Filler: ") == 100000
+        assert rss < rss_limit_kb(), f"peak RSS {rss} kB"
+    finally:
+        s.kill()
+        root.remove()
