@@ -262,9 +262,11 @@ if [ "$RELAY_REAL" = yes ]; then
 fi
 $E systemctl stop smtp-relay.timer
 if [ "$RELAY_REAL" = yes ]; then
+	# a run still going would deliver the new message without a new start
+	wait_for 20 relay_idle
 	n=$(relay_starts)
 	send someone@remote.example || { fail "queueing a relayed message:"; cat "$W/swaks.log"; }
-	wait_for 10 delivered_remote 2 && relay_started_since "$n" &&
+	wait_for 20 delivered_remote 2 && wait_for 5 relay_started_since "$n" &&
 		ok "relay: a new message delivered by the run smtp-relay.path started" ||
 		fail "relay: new message not delivered by the path unit's run (queue $(queue_len), received $(received))"
 elif [ "$RELAY_REAL" = nodns ]; then

@@ -208,6 +208,9 @@ def test_disconnect_mid_data(srv):
 
 
 def test_sigkill_mid_data(srv):
+    # earlier tests' sessions may still be ending on a loaded machine: the
+    # one to kill must be the only one alive
+    wait_for(lambda: not srv.sessions(), 10)
     before = srv.files("bob")
     s, f = start_data(srv)
     wait_for(lambda: srv.files("bob", "tmp"))
