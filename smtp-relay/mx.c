@@ -13,6 +13,12 @@
 #include <strings.h>
 #include <sys/random.h>
 
+/* A hostile zone can list hundreds of MX hosts with hundreds of addresses
+ * each: at most this many are looked up and tried per domain (like
+ * Postfix's smtp_mx_address_limit). */
+#define MX_HOSTS_MAX 5
+#define MX_ADDRS_MAX 10
+
 static unsigned random_below(unsigned n)
 {
 	unsigned r = 0;
@@ -68,7 +74,8 @@ static size_t drop_self(const struct config *cfg, const struct mx_host *h, size_
 	return n;
 }
 
-/* Append host's addresses to route, except our own (*self is set). */
+/* Append host's addresses to route, except our own (*self is set), up to
+ * MX_ADDRS_MAX in all. */
 static int add_host(struct dns *dns, const struct config *cfg, const char *host,
                     struct route *route, bool *temp, bool *self)
 {
@@ -86,7 +93,7 @@ static int add_host(struct dns *dns, const struct config *cfg, const char *host,
 		return -1;
 	}
 	route->dests = d;
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < n && route->n < MX_ADDRS_MAX; i++) {
 		if (addr_is_self(&addrs[i])) {
 			*self = true;
 			continue;
@@ -175,7 +182,7 @@ int route_find(struct dns *dns, const struct config *cfg, const char *domain,
 		result_set(why, OUT_PERM, 554, "5.4.6", "mail for this domain loops back to myself");
 		return -1;
 	}
-	for (size_t i = 0; i < usable; i++)
+	for (size_t i = 0; i < usable && i < MX_HOSTS_MAX && route->n < MX_ADDRS_MAX; i++)
 		if (add_host(dns, cfg, list[i].name, route, &temp, &self) < 0)
 			break;
 	free(hosts);

@@ -694,6 +694,19 @@ def test_mx_on_localhost_loop(top):
     check(per_rcpt[0]["Status"] == "5.4.6", per_rcpt[0]["Status"])
 
 
+def test_mx_limits(top):
+    """a zone of many dead MX hosts: at most 5 hosts and 10 addresses tried"""
+    c = Case(top, "manymx")
+    qid = c.submit("alice@local.test", ["x@manymx.test"])
+    c.relay()
+    check(c.entries() == [qid], "deferred, not delivered by the 7th MX")
+    check(delivered("real") == [], "the 7th MX is past the limit")
+    tried = [l.split("addr=")[1].split()[0] for l in open(c.log) if "event=attempt" in l]
+    hosts = {l.split("host=")[1].split()[0] for l in open(c.log) if "event=attempt" in l}
+    check(len(tried) == 10, f"10 addresses tried: {tried}")
+    check(len(hosts) == 4, f"hosts tried: {hosts}")
+
+
 def test_tie_random(top):
     """equal preference: both hosts used over many messages, the worse never"""
     c = Case(top, "tie", "max_parallel = 1\n")
