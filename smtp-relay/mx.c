@@ -189,10 +189,10 @@ int route_find(struct dns *dns, const struct config *cfg, const char *domain,
 	if (route->n > 0)
 		return 0;
 	route_free(route);
-	if (self)
-		result_set(why, OUT_PERM, 554, "5.4.6", "mail for this domain loops back to myself");
-	else if (temp)
+	if (temp)          /* a better host may be reachable once DNS answers */
 		result_set(why, OUT_TEMP, 451, "4.4.3", "DNS lookup of the mail exchangers failed");
+	else if (self)
+		result_set(why, OUT_PERM, 554, "5.4.6", "mail for this domain loops back to myself");
 	else if (st == DNS_NODATA)
 		result_set(why, OUT_PERM, 550, "5.1.2", "domain has no MX and no address");
 	else

@@ -707,6 +707,16 @@ def test_mx_limits(top):
     check(len(hosts) == 4, f"hosts tried: {hosts}")
 
 
+def test_self_mx_after_dns_failure(top):
+    """best MX not resolvable, next MX is us: deferred (4.4.3), no bounce"""
+    c = Case(top, "dnsfailself")
+    qid = c.submit("alice@local.test", ["x@dnsfailself.test"])
+    c.relay()
+    check(c.entries() == [qid], "entry kept")
+    check("rcpt-error 451 4.4.3 -" in c.envelope(qid), c.envelope(qid))
+    check(c.maildir("alice") == [], "no DSN")
+
+
 def test_tie_random(top):
     """equal preference: both hosts used over many messages, the worse never"""
     c = Case(top, "tie", "max_parallel = 1\n")
