@@ -310,6 +310,7 @@ greeting_timeout = 2s
 command_timeout = 5s
 data_timeout = 10s
 log_level = debug
+allow_loopback_mx = yes
 {extra}""")
         self.log = os.path.join(self.dir, "relay.log")
         global LAST_LOG
@@ -715,6 +716,33 @@ def test_self_mx_after_dns_failure(top):
     check(c.entries() == [qid], "entry kept")
     check("rcpt-error 451 4.4.3 -" in c.envelope(qid), c.envelope(qid))
     check(c.maildir("alice") == [], "no DSN")
+
+
+def test_self_address_drops_worse_mx(top):
+    """the best MX's address is this host: 5.4.6, the worse MX never used"""
+    c = Case(top, "selfaddr")
+    c.submit("alice@local.test", ["x@selfaddr.test"])
+    c.relay()
+    check(delivered("real") == [], "worse MX not used")
+    _, _, _, per_rcpt = parse_dsn(c.maildir("alice")[0])
+    check(per_rcpt[0]["Status"] == "5.4.6", per_rcpt[0]["Status"])
+
+
+def test_self_address_spellings(top):
+    """0.0.0.0, ::ffff:127.0.0.1, and 127.0.0.7 without allow_loopback_mx: this host"""
+    c = Case(top, "selfspell")
+    c.submit("alice@local.test", ["x@zeromx.test"])
+    c.submit("alice@local.test", ["y@mappedmx.test"])
+    c.relay()
+    strict = Case(top, "selfstrict", "allow_loopback_mx = no\n")
+    strict.submit("alice@local.test", ["z@real.test"])
+    strict.relay()
+    check(delivered("real") == [], "127.0.0.7 not used without allow_loopback_mx")
+    dsns = c.maildir("alice") + strict.maildir("alice")
+    check(len(dsns) == 3, f"three DSNs: {len(dsns)}")
+    for raw in dsns:
+        _, _, _, per_rcpt = parse_dsn(raw)
+        check(per_rcpt[0]["Status"] == "5.4.6", per_rcpt[0]["Status"])
 
 
 def test_tie_random(top):
