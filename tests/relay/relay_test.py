@@ -745,6 +745,16 @@ def test_self_address_spellings(top):
         check(per_rcpt[0]["Status"] == "5.4.6", per_rcpt[0]["Status"])
 
 
+def test_unprintable_mx_name_skipped(top):
+    """an MX name with no usable text form is skipped, not taken for a null MX"""
+    c = Case(top, "badname")
+    c.submit("alice@local.test", ["x@badname.test"])
+    c.relay()
+    check(c.entries() == [], "entry removed")
+    check(len(delivered("real")) == 1, "delivered by the next MX")
+    check(c.maildir("alice") == [], "no DSN")
+
+
 def test_tie_random(top):
     """equal preference: both hosts used over many messages, the worse never"""
     c = Case(top, "tie", "max_parallel = 1\n")
