@@ -5,7 +5,8 @@
  * (LF to CR LF, dot-stuffed), QUIT.  With PIPELINING the MAIL, RCPT and
  * DATA commands go out in one write.  A recipient that got 2xx or 5xx is
  * settled; one that got 4xx or met trouble is tried at the next
- * destination, and stays deferred when they are all used up. */
+ * destination, and stays deferred when they are all used up -- except after
+ * the whole message went out unanswered (hold()). */
 #include "client.h"
 #include "conn.h"
 #include "log.h"
@@ -39,7 +40,7 @@ struct client_cache {
 
 static bool open_rcpt(const struct job_rcpt *r)
 {
-	return r->result.outcome == OUT_NONE || r->result.outcome == OUT_TEMP;
+	return !r->held && (r->result.outcome == OUT_NONE || r->result.outcome == OUT_TEMP);
 }
 
 static size_t count_open(const struct job_rcpt *rcpts, size_t n)
@@ -259,6 +260,20 @@ static size_t read_rcpt_replies(struct peer *p, struct job_rcpt *rcpts, size_t n
 	return k;
 }
 
+/* The final "." went out and no reply came: the server may have taken the
+ * message, so another MX must not get it too in this run (a duplicate);
+ * the recipients are deferred to the next run. */
+static void hold(struct job_rcpt *rcpts, size_t n, const bool *accepted, struct reply *rep)
+{
+	char text[sizeof rep->text];
+
+	snprintf(text, sizeof text, "no reply to the end of data (%.300s): deferred", rep->text);
+	trouble(rep, 451, "4.4.2", text);
+	for (size_t i = 0; i < n; i++)
+		if (accepted[i])
+			rcpts[i].held = true;
+}
+
 /* MAIL, RCPT..., DATA, the message and its final reply. */
 static void transaction(struct peer *p, const struct message *msg, struct job_rcpt *rcpts,
                         size_t n, bool *sent, bool *accepted)
@@ -312,6 +327,8 @@ static void transaction(struct peer *p, const struct message *msg, struct job_rc
 	} else {
 		conn_reply(&p->conn, &rep, p->cfg->data_timeout);
 		p->in_sync = rep.code != 0;
+		if (rep.code == 0)
+			hold(rcpts, n, accepted, &rep);
 	}
 	settle_all(p, rcpts, n, accepted, &rep);
 }

@@ -755,6 +755,18 @@ def test_unprintable_mx_name_skipped(top):
     check(c.maildir("alice") == [], "no DSN")
 
 
+def test_no_reply_to_dot_not_resent(top):
+    """no reply to the final dot: deferred, never sent to the next MX in the same run"""
+    c = Case(top, "dupmx", "data_timeout = 2s\n")
+    qid = c.submit("alice@local.test", ["x@dupmx.test"])
+    sinks["real"][0].slow = True
+    c.relay()
+    check(sinks["real"][0].in_data.is_set(), "the first MX got the data")
+    check(delivered("backup") == [], "no copy at the second MX")
+    check(c.entries() == [qid], "entry kept")
+    check("rcpt-error 451 4.4.2 mx.real.test" in c.envelope(qid), c.envelope(qid))
+
+
 def test_tie_random(top):
     """equal preference: both hosts used over many messages, the worse never"""
     c = Case(top, "tie", "max_parallel = 1\n")
