@@ -284,6 +284,7 @@ static void transaction(struct peer *p, const struct message *msg, struct job_rc
 	char line[600];
 
 	p->in_sync = true;
+	memset(accepted, 0, n * sizeof *accepted);
 	if (!peer_can_take(p, msg, utf8, &rep)) {
 		settle_all(p, rcpts, n, NULL, &rep);
 		return;
@@ -447,18 +448,30 @@ static struct peer *peer_open(const struct config *cfg, const struct dest *dest,
 	return NULL;
 }
 
-static void try_dest(const struct config *cfg, struct client_cache *cache,
-                     const struct dest *dest, const struct message *msg,
-                     struct job_rcpt *rcpts, size_t n, bool *sent, bool *accepted)
+static bool delivered_now(const struct job_rcpt *rcpts, size_t n, const bool *accepted)
+{
+	for (size_t i = 0; i < n; i++)
+		if (accepted[i] && rcpts[i].result.outcome == OUT_OK)
+			return true;
+	return false;
+}
+
+/* One transaction at dest; -1 when its deliveries could not be saved. */
+static int try_dest(const struct config *cfg, struct client_cache *cache,
+                    const struct dest *dest, const struct message *msg,
+                    struct job_rcpt *rcpts, size_t n, bool *sent, bool *accepted)
 {
 	struct peer *p = cache_take(cache, dest);
 
 	if (!p)
 		p = peer_open(cfg, dest, rcpts, n);
 	if (!p)
-		return;
+		return 0;
 	transaction(p, msg, rcpts, n, sent, accepted);
 	cache_put(cache, p);
+	if (msg->save && delivered_now(rcpts, n, accepted))
+		return msg->save(msg->save_arg, rcpts, n);
+	return 0;
 }
 
 void client_deliver(const struct config *cfg, struct client_cache *cache,
@@ -474,7 +487,8 @@ void client_deliver(const struct config *cfg, struct client_cache *cache,
 				result_set(&rcpts[i].result, OUT_TEMP, 451, "4.3.0", "out of memory");
 	}
 	for (size_t d = 0; sent && accepted && d < route->n && count_open(rcpts, n) > 0; d++)
-		try_dest(cfg, cache, &route->dests[d], msg, rcpts, n, sent, accepted);
+		if (try_dest(cfg, cache, &route->dests[d], msg, rcpts, n, sent, accepted) < 0)
+			break;
 	free(sent);
 	free(accepted);
 }

@@ -11,6 +11,8 @@
 #include "mx.h"
 #include "result.h"
 
+struct job_rcpt;
+
 struct message {
 	const char *id;
 	int fd;              /* msg/ID, read with pread from offset 0 */
@@ -18,6 +20,10 @@ struct message {
 	const char *sender;  /* "" for <> */
 	bool body_8bit;
 	bool smtputf8;
+	/* Called after each transaction that delivered to some of rcpts, to
+	 * record them durably; -1 stops the delivery (NULL: not called). */
+	int (*save)(void *arg, const struct job_rcpt *rcpts, size_t n);
+	void *save_arg;
 };
 
 struct job_rcpt {

@@ -63,6 +63,7 @@ class Sink:
     """An aiosmtpd handler with failure injection by local part:
     reject*  -> 550 5.1.1 at RCPT          defer*  -> 450 once, then accepted
     tempfail* -> 451 at RCPT, always       slow mode -> DATA hangs, then 451
+    notat-NAME-* -> 451 at RCPT at the sink called NAME only
     """
 
     def __init__(self, name):
@@ -89,6 +90,8 @@ class Sink:
             return "550 5.1.1 no such user here"
         if local.startswith("tempfail"):
             return "451 4.3.0 temporary trouble"
+        if local.startswith(f"notat-{self.name}-"):
+            return "451 4.3.0 not at this server"
         if local.startswith("defer") and address not in self.deferred:
             self.deferred.add(address)
             return "450 4.2.0 mailbox busy, try again later"
@@ -765,6 +768,21 @@ def test_no_reply_to_dot_not_resent(top):
     check(delivered("backup") == [], "no copy at the second MX")
     check(c.entries() == [qid], "entry kept")
     check("rcpt-error 451 4.4.2 mx.real.test" in c.envelope(qid), c.envelope(qid))
+
+
+def test_delivered_saved_per_transaction(top):
+    """a recipient accepted by the first MX is saved before the next MX is tried"""
+    c = Case(top, "savetx")
+    qid = c.submit("alice@local.test", ["ok@dupmx.test", "notat-real-b@dupmx.test"])
+    handler = sinks["backup"][0]
+    handler.slow = True
+    p = c.start_relay()
+    check(handler.in_data.wait(20), "relay reached DATA at the second MX")
+    p.kill()
+    p.wait()
+    env = c.envelope(qid)
+    check("rcpt delivered ok@dupmx.test" in env and "rcpt pending notat-real-b@dupmx.test" in env,
+          env)
 
 
 def test_tie_random(top):
