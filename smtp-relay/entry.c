@@ -309,7 +309,8 @@ static int lock_message(int queuefd, const char *id)
 	return fd;
 }
 
-/* Read env/ID; 1 when read, 0 when gone, -1 when broken. */
+/* Read env/ID; 1 when read, 0 when gone, -1 when it cannot be read now
+ * (errno), -2 when its content is broken for good. */
 static int read_envelope(int queuefd, const char *id, struct envelope *env)
 {
 	char path[UNIQUE_ID_MAX + 8];
@@ -323,9 +324,38 @@ static int read_envelope(int queuefd, const char *id, struct envelope *env)
 		close_quietly(fd);
 		return -1;
 	}
-	int rc = envelope_read(f, env) == 0 ? 1 : -1;
+	int rc = envelope_read(f, env) == 0 ? 1 : errno == EINVAL ? -2 : -1;
+	int saved = errno;
 	fclose(f);
+	errno = saved;
 	return rc;
+}
+
+/* QUEUE_DIR/SUB/ID -> QUEUE_DIR/corrupt/ID.SUB */
+static int move_to_corrupt(int q, const char *sub, const char *id)
+{
+	char from[UNIQUE_ID_MAX + 8], to[UNIQUE_ID_MAX + 16];
+
+	snprintf(from, sizeof from, "%s/%s", sub, id);
+	snprintf(to, sizeof to, "corrupt/%s.%s", id, sub);
+	if (renameat(q, from, q, to) < 0 && errno != ENOENT)
+		return -1;
+	return fsync_dir_at(q, sub);
+}
+
+/* An envelope that cannot be parsed never will be: its entry moves to
+ * corrupt/ (doc/queue.md), message first, and is logged once, there. */
+static void quarantine(int q, const char *id)
+{
+	if ((mkdirat(q, "corrupt", 0700) < 0 && errno != EEXIST) ||
+	    move_to_corrupt(q, "msg", id) < 0 || move_to_corrupt(q, "env", id) < 0 ||
+	    fsync_dir_at(q, "corrupt") < 0) {
+		log_event(LOG_LEVEL_ERROR, "trouble", "action", "move to corrupt/",
+		          "error", strerror(errno), NULL);
+		return;
+	}
+	log_event(LOG_LEVEL_ERROR, "corrupt", "reason", "unreadable envelope",
+	          "moved-to", "corrupt/", NULL);
 }
 
 static bool envelope_exists(int queuefd, const char *id)
@@ -352,7 +382,9 @@ void entry_process(struct runner *rn, const char *id)
 		return;
 	}
 	int rc = read_envelope(rn->queuefd, id, &w.env);
-	if (rc < 0)
+	if (rc == -2)
+		quarantine(rn->queuefd, id);
+	else if (rc < 0)
 		log_event(LOG_LEVEL_ERROR, "trouble", "action", "envelope read",
 		          "error", strerror(errno), NULL);
 	else if (rc > 0 && (rn->flush || w.env.next_attempt <= w.now))

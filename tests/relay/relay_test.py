@@ -503,6 +503,23 @@ def test_envelope_without_message(top):
     check(good and len(delivered("real")) == 1, "one delivery")
 
 
+def test_corrupt_envelope_moved(top):
+    """an unparsable envelope moves to corrupt/ with its message, logged once"""
+    c = Case(top, "corrupt")
+    qid = c.put_entry("alice@local.test", ["x@real.test"], b"Subject: x\n\nx\n")
+    c.put_entry("alice@local.test", ["y@real.test"], b"Subject: y\n\ny\n")
+    with open(os.path.join(c.queue, "env", qid), "w") as f:
+        f.write("version 1\nid " + qid + "\narrival yesterday\n")
+    c.relay()
+    c.relay()
+    check(c.entries() == [], f"no entry left: {c.entries()}")
+    check(not os.path.exists(os.path.join(c.queue, "msg", qid)), "message moved")
+    corrupt = sorted(os.listdir(os.path.join(c.queue, "corrupt")))
+    check(corrupt == [qid + ".env", qid + ".msg"], corrupt)
+    check(open(c.log).read().count("event=corrupt") == 1, "logged once")
+    check(len(delivered("real")) == 1, "the good entry delivered")
+
+
 def test_permanent_failure_dsn(top):
     """550 for one of two recipients: one DSN in the sender's Maildir"""
     c = Case(top, "permanent")
