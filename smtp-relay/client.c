@@ -179,6 +179,10 @@ static bool peer_can_take(struct peer *p, const struct message *msg, bool utf8,
 		trouble(rep, 552, "5.3.4", "message larger than the server's SIZE limit");
 		return false;
 	}
+	if (msg->body_8bit && !p->eightbit) {     /* RFC 6152 3: never downgrade by sending 8-bit */
+		trouble(rep, 554, "5.6.3", "message is 8-bit and the server does not support 8BITMIME");
+		return false;
+	}
 	if (utf8 && !p->smtputf8) {
 		trouble(rep, 553, "5.6.7", "server does not support SMTPUTF8 addresses");
 		return false;

@@ -146,6 +146,7 @@ SMTP_SINKS = {
     "sinkslow": ("127.0.0.24", ["-W", "connect:6"]),   # greeting after 6 s
     "sinkhelo": ("127.0.0.25", ["-f", "EHLO"]),         # EHLO refused: HELO
     "sinkpipe": ("127.0.0.26", []),                     # plain, with PIPELINING
+    "sink7bit": ("127.0.0.27", ["-8"]),                # no 8BITMIME
 }
 sink_dumps = {}
 
@@ -983,6 +984,18 @@ def test_sink_pipelining(top):
     check(len(dumps) == 2, f"two transactions, got {len(dumps)}")
     check(sum(d.count(b"a@sinkpipe.test") + d.count(b"d@sinkpipe.test") for d in dumps) >= 2,
           "recipients in the dumps")
+
+
+def test_sink_8bit_to_7bit_server(top):
+    """BODY=8BITMIME message, server without 8BITMIME: 5.6.3, not sent 8-bit"""
+    need_smtp_sink()
+    c = Case(top, "sink7bit")
+    c.submit("alice@local.test", ["x@sink7bit.test"], "Subject: caf\u00e9\n\n\u00e9t\u00e9\n",
+             params=" BODY=8BITMIME")
+    c.relay()
+    check(sink_messages("sink7bit") == [], "nothing sent")
+    _, _, _, per_rcpt = parse_dsn(c.maildir("alice")[0])
+    check(per_rcpt[0]["Status"] == "5.6.3", per_rcpt[0]["Status"])
 
 
 def test_resolv_conf_file(top):
