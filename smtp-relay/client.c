@@ -1,8 +1,9 @@
 /* client.c - deliver one message over SMTP (RFC 5321 client side).
  *
  * For each destination in turn: connect, greeting, EHLO (HELO when EHLO is
- * refused), MAIL, RCPT for every recipient still open, DATA, the message
- * (LF to CR LF, dot-stuffed), QUIT.  With PIPELINING the MAIL, RCPT and
+ * refused), MAIL, RCPT for up to 100 recipients still open, DATA, the
+ * message (LF to CR LF, dot-stuffed); RSET and again for the recipients
+ * left (over 100, or refused with 452); QUIT.  With PIPELINING the MAIL, RCPT and
  * DATA commands go out in one write.  A recipient that got 2xx or 5xx is
  * settled; one that got 4xx or met trouble is tried at the next
  * destination, and stays deferred when they are all used up -- except after
@@ -31,6 +32,9 @@ struct peer {
 };
 
 #define CACHE_MAX 16
+
+/* Recipients per transaction: every server takes 100 (RFC 5321 4.5.3.1.8). */
+#define RCPTS_MAX 100
 
 /* Open sessions kept between messages, ready for RSET and the next MAIL. */
 struct client_cache {
@@ -240,9 +244,11 @@ static void flush_and_read(struct peer *p, struct reply *rep)
 }
 
 /* RCPT replies: accepted recipients wait for the end of data; the others
- * are settled now.  Returns how many were accepted. */
+ * are settled now, and those that got 452 (too many recipients) are left
+ * for the next transaction (tried[] false).  Returns how many were
+ * accepted. */
 static size_t read_rcpt_replies(struct peer *p, struct job_rcpt *rcpts, size_t n,
-                                const bool *sent, bool *accepted, bool pipelined)
+                                const bool *sent, bool *accepted, bool *tried, bool pipelined)
 {
 	struct reply rep;
 	size_t k = 0;
@@ -259,6 +265,8 @@ static size_t read_rcpt_replies(struct peer *p, struct job_rcpt *rcpts, size_t n
 			k++;
 		} else {
 			settle(p, &rcpts[i], &rep);
+			if (rep.code == 452)           /* RFC 5321 4.5.3.1.10 */
+				tried[i] = false;
 		}
 	}
 	return k;
@@ -278,9 +286,24 @@ static void hold(struct job_rcpt *rcpts, size_t n, const bool *accepted, struct 
 			rcpts[i].held = true;
 }
 
+/* Up to RCPTS_MAX open recipients not tried at this host yet go into
+ * sent[] and are marked in tried[]. */
+static void pick_batch(const struct job_rcpt *rcpts, size_t n, bool *sent, bool *tried)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		sent[i] = k < RCPTS_MAX && open_rcpt(&rcpts[i]) && !tried[i];
+		if (sent[i]) {
+			tried[i] = true;
+			k++;
+		}
+	}
+}
+
 /* MAIL, RCPT..., DATA, the message and its final reply. */
 static void transaction(struct peer *p, const struct message *msg, struct job_rcpt *rcpts,
-                        size_t n, bool *sent, bool *accepted)
+                        size_t n, bool *sent, bool *accepted, bool *tried)
 {
 	bool utf8 = needs_utf8(msg, rcpts, n);
 	bool pipe = p->pipelining;
@@ -289,13 +312,12 @@ static void transaction(struct peer *p, const struct message *msg, struct job_rc
 
 	p->in_sync = true;
 	memset(accepted, 0, n * sizeof *accepted);
+	pick_batch(rcpts, n, sent, tried);
 	if (!peer_can_take(p, msg, utf8, &rep)) {
-		settle_all(p, rcpts, n, NULL, &rep);
+		settle_all(p, rcpts, n, sent, &rep);
 		return;
 	}
 	mail_command(p, msg, utf8 || (msg->smtputf8 && p->smtputf8), line, sizeof line);
-	for (size_t i = 0; i < n; i++)
-		sent[i] = open_rcpt(&rcpts[i]);
 	conn_puts(&p->conn, line, p->cfg->command_timeout);
 	conn_puts(&p->conn, "\r\n", p->cfg->command_timeout);
 	if (pipe) {
@@ -310,7 +332,7 @@ static void transaction(struct peer *p, const struct message *msg, struct job_rc
 		settle_all(p, rcpts, n, sent, &rep);
 		return;
 	}
-	size_t k = read_rcpt_replies(p, rcpts, n, sent, accepted, pipe);
+	size_t k = read_rcpt_replies(p, rcpts, n, sent, accepted, tried, pipe);
 	if (k == 0 && !pipe)
 		return;
 	if (!pipe)
@@ -460,22 +482,50 @@ static bool delivered_now(const struct job_rcpt *rcpts, size_t n, const bool *ac
 	return false;
 }
 
-/* One transaction at dest; -1 when its deliveries could not be saved. */
+static size_t count_untried(const struct job_rcpt *rcpts, size_t n, const bool *tried)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < n; i++)
+		k += open_rcpt(&rcpts[i]) && !tried[i];
+	return k;
+}
+
+/* Transactions at dest, RSET between them, while recipients are left for
+ * it (over RCPTS_MAX, or refused with 452) and each one makes progress.
+ * -1 when deliveries could not be saved. */
 static int try_dest(const struct config *cfg, struct client_cache *cache,
                     const struct dest *dest, const struct message *msg,
-                    struct job_rcpt *rcpts, size_t n, bool *sent, bool *accepted)
+                    struct job_rcpt *rcpts, size_t n, bool *sent, bool *accepted, bool *tried)
 {
 	struct peer *p = cache_take(cache, dest);
+	struct reply rep;
+	int rc = 0;
 
+	memset(tried, 0, n * sizeof *tried);
 	if (!p)
 		p = peer_open(cfg, dest, rcpts, n);
 	if (!p)
 		return 0;
-	transaction(p, msg, rcpts, n, sent, accepted);
+	for (bool first = true;; first = false) {
+		size_t before = count_untried(rcpts, n, tried);
+		if (before == 0)
+			break;
+		if (!first) {
+			command(p, "RSET", &rep, cfg->command_timeout);
+			if (!positive(&rep))
+				break;
+		}
+		transaction(p, msg, rcpts, n, sent, accepted, tried);
+		if (msg->save && delivered_now(rcpts, n, accepted) && msg->save(msg->save_arg, rcpts, n) < 0) {
+			rc = -1;
+			break;
+		}
+		if (!p->in_sync || p->conn.broken || count_untried(rcpts, n, tried) >= before)
+			break;
+	}
 	cache_put(cache, p);
-	if (msg->save && delivered_now(rcpts, n, accepted))
-		return msg->save(msg->save_arg, rcpts, n);
-	return 0;
+	return rc;
 }
 
 void client_deliver(const struct config *cfg, struct client_cache *cache,
@@ -484,15 +534,17 @@ void client_deliver(const struct config *cfg, struct client_cache *cache,
 {
 	bool *sent = calloc(n ? n : 1, sizeof *sent);
 	bool *accepted = calloc(n ? n : 1, sizeof *accepted);
+	bool *tried = calloc(n ? n : 1, sizeof *tried);
 
-	if (!sent || !accepted) {
+	if (!sent || !accepted || !tried) {
 		for (size_t i = 0; i < n; i++)
 			if (open_rcpt(&rcpts[i]))
 				result_set(&rcpts[i].result, OUT_TEMP, 451, "4.3.0", "out of memory");
 	}
-	for (size_t d = 0; sent && accepted && d < route->n && count_open(rcpts, n) > 0; d++)
-		if (try_dest(cfg, cache, &route->dests[d], msg, rcpts, n, sent, accepted) < 0)
+	for (size_t d = 0; sent && accepted && tried && d < route->n && count_open(rcpts, n) > 0; d++)
+		if (try_dest(cfg, cache, &route->dests[d], msg, rcpts, n, sent, accepted, tried) < 0)
 			break;
 	free(sent);
 	free(accepted);
+	free(tried);
 }

@@ -78,6 +78,7 @@ class Sink:
         self.data_delay = 0.0
         self.in_data = threading.Event()
         self.ehlos = 0
+        self.max_rcpts = None
 
     async def handle_EHLO(self, server, session, envelope, hostname, responses):
         self.ehlos += 1
@@ -95,6 +96,8 @@ class Sink:
         if local.startswith("defer") and address not in self.deferred:
             self.deferred.add(address)
             return "450 4.2.0 mailbox busy, try again later"
+        if self.max_rcpts is not None and len(envelope.rcpt_tos) >= self.max_rcpts:
+            return "452 4.5.3 too many recipients"
         envelope.rcpt_tos.append(address)
         return "250 2.1.5 OK"
 
@@ -801,6 +804,27 @@ def test_delivered_saved_per_transaction(top):
     env = c.envelope(qid)
     check("rcpt delivered ok@dupmx.test" in env and "rcpt pending notat-real-b@dupmx.test" in env,
           env)
+
+
+def test_recipients_per_transaction(top):
+    """at most 100 RCPTs per transaction; 452 too many: the rest in the next one"""
+    c = Case(top, "rcptmax")
+    many = [f"r{i}@real.test" for i in range(150)]
+    c.put_entry("alice@local.test", many, b"Subject: many\n\nx\n")
+    c.relay()
+    sizes = [len(m[1]) for m in delivered("real")]
+    check(sizes == [100, 50], f"two transactions of 100 and 50: {sizes}")
+    check(c.entries() == [], "entry removed")
+    reset_sinks()
+    sinks["real"][0].max_rcpts = 3
+    c2 = Case(top, "rcpt452")
+    c2.submit("alice@local.test", [f"s{i}@dupmx.test" for i in range(7)])
+    c2.relay()
+    sizes = [len(m[1]) for m in delivered("real")]
+    check(sizes == [3, 3, 1], f"transactions of 3, 3 and 1 at the first MX: {sizes}")
+    check(delivered("backup") == [], "452 is no reason for the next MX")
+    check(sinks["real"][0].ehlos == 1, "one connection")
+    check(c2.entries() == [], "entry removed")
 
 
 def test_tie_random(top):
