@@ -70,8 +70,9 @@ static void put_status_part(FILE *f, const struct config *cfg, const struct enve
 		           "Status: %s\n", address_type(items[i].rcpt), items[i].rcpt, r->enh);
 		if (r->mta[0])
 			fprintf(f, "Remote-MTA: dns; %s\n", r->mta);
-		fprintf(f, "Diagnostic-Code: smtp; %d %s %s\n"
-		           "Last-Attempt-Date: %s\n", r->code, r->enh, r->text, now);
+		if (r->remote)       /* only what a remote MTA said (RFC 3464 2.3.6) */
+			fprintf(f, "Diagnostic-Code: smtp; %d %s %s\n", r->code, r->enh, r->text);
+		fprintf(f, "Last-Attempt-Date: %s\n", now);
 	}
 	fputc('\n', f);
 }

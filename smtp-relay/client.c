@@ -56,6 +56,13 @@ static size_t count_open(const struct job_rcpt *rcpts, size_t n)
 	return k;
 }
 
+/* A reply the server sent: conn_reply() keeps its lines; trouble() below,
+ * our own verdict, has none. */
+static bool from_server(const struct reply *rep)
+{
+	return rep->code != 0 && rep->n_lines > 0;
+}
+
 /* Record what the peer (or the trouble with it) said for one recipient. */
 static void settle(struct peer *p, struct job_rcpt *r, const struct reply *rep)
 {
@@ -73,6 +80,7 @@ static void settle(struct peer *p, struct job_rcpt *r, const struct reply *rep)
 	snprintf(res->mta, sizeof res->mta, "%s", p->dest->host);
 	snprintf(res->addr, sizeof res->addr, "%s", p->addr);
 	snprintf(res->text, sizeof res->text, "%s%.500s", rep->code ? "" : "trouble: ", rep->text);
+	res->remote = from_server(rep);
 	char code[8];
 	snprintf(code, sizeof code, "%d", res->code);
 	log_event(LOG_LEVEL_INFO, "attempt", "rcpt", r->address, "host", p->dest->host,

@@ -164,6 +164,7 @@ static void expire(struct work *w)
 		snprintf(r->text, sizeof r->text, "%s", text);
 		snprintf(r->enh, sizeof r->enh, "4.4.7");
 		r->outcome = OUT_PERM;
+		r->remote = false;     /* our verdict; the last reply is in the text */
 	}
 }
 

@@ -587,6 +587,7 @@ def test_null_mx(top):
     check(len(dsns) == 1, "one DSN")
     _, _, _, per_rcpt = parse_dsn(dsns[0])
     check(per_rcpt[0]["Status"] == "5.1.10", per_rcpt[0]["Status"])
+    check("Diagnostic-Code" not in per_rcpt[0], "no Diagnostic-Code: no server said it")
 
 
 def test_nxdomain(top):
@@ -635,6 +636,7 @@ def test_expiry_dsn(top):
     check(c.entries() == [], "entry removed")
     _, _, _, per_rcpt = parse_dsn(c.maildir("alice")[0])
     check(per_rcpt[0]["Status"] == "4.4.7", per_rcpt[0]["Status"])
+    check("Diagnostic-Code" not in per_rcpt[0], "no Diagnostic-Code for expiry")
     check(per_rcpt[0]["Action"] == "failed", "Action: failed")
 
 
@@ -923,6 +925,7 @@ def test_size_limit(top):
     check(delivered("small") == [], "not sent")
     _, _, _, per_rcpt = parse_dsn(c.maildir("alice")[0])
     check(per_rcpt[0]["Status"] == "5.3.4", per_rcpt[0]["Status"])
+    check("Diagnostic-Code" not in per_rcpt[0], "no Diagnostic-Code for our SIZE verdict")
 
 
 def test_esmtp_params(top):
