@@ -42,13 +42,56 @@ static void put_human_part(FILE *f, const struct config *cfg, const struct envel
 	fputc('\n', f);
 }
 
-/* RFC 6533: a non-ASCII address is of type utf-8, not rfc822. */
-static const char *address_type(const char *address)
+static bool is_ascii(const char *s)
 {
-	for (const char *p = address; *p; p++)
-		if ((unsigned char)*p >= 0x80)
-			return "utf-8";
-	return "rfc822";
+	for (; *s; s++)
+		if ((unsigned char)*s >= 0x80)
+			return false;
+	return true;
+}
+
+/* One UTF-8 character at p: its code point and length; a byte that starts
+ * no valid sequence stands for itself. */
+static size_t utf8_char(const unsigned char *p, unsigned *cp)
+{
+	size_t len = p[0] < 0x80 ? 1 : p[0] >= 0xc2 && p[0] <= 0xdf ? 2 :
+	             p[0] >= 0xe0 && p[0] <= 0xef ? 3 : p[0] >= 0xf0 && p[0] <= 0xf4 ? 4 : 0;
+	unsigned v = len == 1 ? p[0] : len == 2 ? p[0] & 0x1fu : len == 3 ? p[0] & 0x0fu : p[0] & 0x07u;
+
+	for (size_t i = 1; i < len; i++) {
+		if ((p[i] & 0xc0) != 0x80) {
+			len = 0;
+			break;
+		}
+		v = (v << 6) | (p[i] & 0x3fu);
+	}
+	if (len == 0) {
+		*cp = p[0];
+		return 1;
+	}
+	*cp = v;
+	return len;
+}
+
+/* RFC 6533 3: a non-ASCII address is "utf-8; " in utf-8-addr-xtext, the
+ * form message/delivery-status allows (7-bit): every character outside
+ * QCHAR as \x{HEX}. */
+static void put_final_recipient(FILE *f, const char *address)
+{
+	if (is_ascii(address)) {
+		fprintf(f, "Final-Recipient: rfc822; %s\n", address);
+		return;
+	}
+	fputs("Final-Recipient: utf-8; ", f);
+	for (const unsigned char *p = (const unsigned char *)address; *p;) {
+		unsigned cp;
+		p += utf8_char(p, &cp);
+		if (cp >= 0x21 && cp <= 0x7e && cp != '+' && cp != '=' && cp != '\\')
+			fputc((int)cp, f);
+		else
+			fprintf(f, "\\x{%X}", cp);
+	}
+	fputc('\n', f);
 }
 
 static void put_status_part(FILE *f, const struct config *cfg, const struct envelope *env,
@@ -65,9 +108,10 @@ static void put_status_part(FILE *f, const struct config *cfg, const struct enve
 	           "Arrival-Date: %s\n", cfg->hostname, env->id, arrival);
 	for (size_t i = 0; i < n; i++) {
 		const struct result *r = items[i].result;
-		fprintf(f, "\nFinal-Recipient: %s; %s\n"
-		           "Action: failed\n"
-		           "Status: %s\n", address_type(items[i].rcpt), items[i].rcpt, r->enh);
+		fputc('\n', f);
+		put_final_recipient(f, items[i].rcpt);
+		fprintf(f, "Action: failed\n"
+		           "Status: %s\n", r->enh);
 		if (r->mta[0])
 			fprintf(f, "Remote-MTA: dns; %s\n", r->mta);
 		if (r->remote)       /* only what a remote MTA said (RFC 3464 2.3.6) */
