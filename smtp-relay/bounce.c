@@ -223,11 +223,32 @@ static int deliver_local(const struct config *cfg, int queuefd, const char *path
 	return rc;
 }
 
-static int deliver_queue(const struct config *cfg, int queuefd, const char *path,
+/* Any octet >= 0x80 in the file (the original headers and remote replies
+ * may carry some): then its envelope must say BODY=8BITMIME. */
+static bool file_is_8bit(int fd)
+{
+	unsigned char buf[8192];
+	off_t off = 0;
+
+	for (;;) {
+		ssize_t n = pread(fd, buf, sizeof buf, off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0;          /* unreadable: claiming 8-bit is the safe side */
+		for (ssize_t i = 0; i < n; i++)
+			if (buf[i] >= 0x80)
+				return true;
+		off += n;
+	}
+}
+
+static int deliver_queue(const struct config *cfg, int queuefd, const char *path, int fd,
                          const char *id, const char *sender)
 {
 	char msg[UNIQUE_ID_MAX + 8];
-	struct envelope dsn = { .arrival = time(NULL) };
+	struct envelope dsn = { .arrival = time(NULL), .body_8bit = file_is_8bit(fd),
+	                        .smtputf8 = !is_ascii(sender) };
 
 	snprintf(msg, sizeof msg, "msg/%s", id);
 	if (linkat(queuefd, path, queuefd, msg, 0) < 0 || fsync_dir_at(queuefd, "msg") < 0)
@@ -274,7 +295,7 @@ int bounce_send(const struct config *cfg, int queuefd, const struct envelope *en
 	if (rc == 0 && sender_is_local(cfg, env->sender))
 		rc = deliver_local(cfg, queuefd, path, fd, id, env->sender, (uint64_t)st.st_size);
 	else if (rc == 0)
-		rc = deliver_queue(cfg, queuefd, path, id, env->sender);
+		rc = deliver_queue(cfg, queuefd, path, fd, id, env->sender);
 	int saved = errno;
 	close_quietly(fd);
 	unlinkat(queuefd, path, 0);

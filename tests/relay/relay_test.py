@@ -620,11 +620,24 @@ def test_foreign_sender_dsn_queued(top):
     check(len(entries) == 1, f"the DSN is queued: {entries}")
     env = c.envelope(entries[0])
     check("\nsender \n" in env and "rcpt pending carol@elsewhere.test" in env, env)
+    check("\nbody 7BIT\n" in env, f"an ASCII DSN is 7BIT: {env}")
     c.relay()
     check(c.entries() == [], "DSN delivered")
     got = delivered("real")
     check(len(got) == 1 and got[0][0] in ("", "<>"), f"sent from <>: {got}")
     parse_dsn(got[0][2])
+
+
+def test_foreign_sender_dsn_8bit(top):
+    """a DSN that quotes 8-bit headers is queued as BODY=8BITMIME"""
+    c = Case(top, "foreign_dsn_8bit")
+    c.submit("carol@elsewhere.test", ["reject-z@real.test"], "Subject: caf\u00e9\n\nx\n",
+             params=" BODY=8BITMIME")
+    c.relay()
+    entries = c.entries()
+    check(len(entries) == 1, f"the DSN is queued: {entries}")
+    env = c.envelope(entries[0])
+    check("\nbody 8BITMIME\n" in env, env)
 
 
 def test_expiry_dsn(top):
