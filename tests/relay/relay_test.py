@@ -868,6 +868,19 @@ def test_overlapping_runs(top):
     check(c.entries() == [], "all removed")
 
 
+def test_workers_take_entries_as_free(top):
+    """max_parallel 2, slow entries 1st and 3rd: the free worker takes the 3rd"""
+    c = Case(top, "dealing", "max_parallel = 2\n")
+    Case.counter = max(Case.counter, 1000)       # ids of one length: sorted as made
+    for domain in ("slowmx", "real", "slowmx", "real"):
+        c.put_entry("alice@local.test", [f"x@{domain}.test"], b"Subject: d\n\nd\n")
+    t = time.time()
+    c.relay()
+    took = time.time() - t
+    check(c.entries() == [] and len(delivered("real")) == 4, "all delivered")
+    check(took < 3.8, f"the two 2 s greeting timeouts ran side by side: {took:.1f}s")
+
+
 def test_sigkill_mid_delivery(top):
     """SIGKILL while the server holds the data: the next run delivers"""
     c = Case(top, "sigkill")
