@@ -28,7 +28,4 @@ void result_set(struct result *r, enum outcome o, int code, const char *enh, con
 /* "550 5.1.1 host text" (the envelope's rcpt-error and error format). */
 void result_format(const struct result *r, char *buf, size_t size);
 
-/* Parse result_format()'s text back (for a DSN after expiry). */
-void result_parse(struct result *r, const char *text);
-
 #endif
