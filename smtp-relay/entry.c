@@ -310,28 +310,6 @@ static int lock_message(int queuefd, const char *id)
 	return fd;
 }
 
-/* Read env/ID; 1 when read, 0 when gone, -1 when it cannot be read now
- * (errno), -2 when its content is broken for good. */
-static int read_envelope(int queuefd, const char *id, struct envelope *env)
-{
-	char path[UNIQUE_ID_MAX + 8];
-
-	snprintf(path, sizeof path, "env/%s", id);
-	int fd = openat(queuefd, path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return errno == ENOENT ? 0 : -1;
-	FILE *f = fdopen(fd, "r");
-	if (!f) {
-		close_quietly(fd);
-		return -1;
-	}
-	int rc = envelope_read(f, env) == 0 ? 1 : errno == EINVAL ? -2 : -1;
-	int saved = errno;
-	fclose(f);
-	errno = saved;
-	return rc;
-}
-
 /* QUEUE_DIR/SUB/ID -> QUEUE_DIR/corrupt/ID.SUB */
 static int move_to_corrupt(int q, const char *sub, const char *id)
 {
@@ -382,7 +360,7 @@ void entry_process(struct runner *rn, const char *id)
 			log_event(LOG_LEVEL_ERROR, "trouble", "error", "envelope without message", NULL);
 		return;
 	}
-	int rc = read_envelope(rn->queuefd, id, &w.env);
+	int rc = envelope_load(rn->queuefd, id, &w.env);
 	if (rc == -2)
 		quarantine(rn->queuefd, id);
 	else if (rc < 0)

@@ -14,7 +14,6 @@
 #include "log.h"
 #include "queue.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdatomic.h>
@@ -38,49 +37,6 @@ unsigned retry_delay(const struct config *cfg, unsigned attempts)
 	return delay < cfg->retry_max ? delay : cfg->retry_max;
 }
 
-static int by_name(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* The names in queue/sub, sorted (oldest id first). */
-static char **list_dir(int queuefd, const char *sub, size_t *n)
-{
-	int fd = openat(queuefd, sub, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	DIR *d = fd < 0 ? NULL : fdopendir(fd);
-	char **names = NULL;
-
-	*n = 0;
-	if (!d) {
-		if (fd >= 0)
-			close_quietly(fd);
-		return NULL;
-	}
-	struct dirent *e;
-	while ((e = readdir(d))) {
-		if (e->d_name[0] == '.')
-			continue;
-		char **more = realloc(names, (*n + 1) * sizeof *names);
-		if (!more)
-			break;
-		names = more;
-		if (!(names[*n] = strdup(e->d_name)))
-			break;
-		(*n)++;
-	}
-	closedir(d);
-	if (names)
-		qsort(names, *n, sizeof *names, by_name);
-	return names;
-}
-
-static void free_names(char **names, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
-}
-
 static bool older_than(int dirfd, const char *path, time_t age)
 {
 	struct stat st;
@@ -94,15 +50,15 @@ static void reap_debris(int queuefd)
 {
 	char path[600];
 	size_t n;
-	char **names = list_dir(queuefd, "tmp", &n);
+	char **names = queue_ids(queuefd, "tmp", &n);
 
 	for (size_t i = 0; i < n; i++) {
 		snprintf(path, sizeof path, "tmp/%s", names[i]);
 		if (older_than(queuefd, path, DEBRIS_AGE) && unlinkat(queuefd, path, 0) == 0)
 			log_event(LOG_LEVEL_INFO, "reaped", "path", path, NULL);
 	}
-	free_names(names, n);
-	names = list_dir(queuefd, "msg", &n);
+	queue_ids_free(names, n);
+	names = queue_ids(queuefd, "msg", &n);
 	for (size_t i = 0; i < n; i++) {
 		snprintf(path, sizeof path, "env/%s", names[i]);
 		if (faccessat(queuefd, path, F_OK, 0) == 0 || errno != ENOENT)
@@ -111,7 +67,7 @@ static void reap_debris(int queuefd)
 		if (older_than(queuefd, path, DEBRIS_AGE) && unlinkat(queuefd, path, 0) == 0)
 			log_event(LOG_LEVEL_INFO, "reaped", "path", path, NULL);
 	}
-	free_names(names, n);
+	queue_ids_free(names, n);
 }
 
 /* A worker: the entries whose index it takes from *next, until none is left. */
@@ -195,7 +151,7 @@ int run_queue(const struct config *cfg, bool flush)
 	}
 	reap_debris(queuefd);
 	size_t n_ids;
-	char **ids = list_dir(queuefd, "env", &n_ids);
+	char **ids = queue_ids(queuefd, "env", &n_ids);
 	size_t workers = cfg->max_parallel < n_ids ? cfg->max_parallel : n_ids;
 	int rc = 0;
 	atomic_size_t next = 0;
@@ -203,7 +159,7 @@ int run_queue(const struct config *cfg, bool flush)
 		rc = work(cfg, queuefd, flush, ids, n_ids, &next);
 	else if (workers > 1)
 		rc = run_parallel(cfg, queuefd, flush, ids, n_ids, workers);
-	free_names(ids, n_ids);
+	queue_ids_free(ids, n_ids);
 	close_quietly(queuefd);
 	return rc;
 }
