@@ -1,6 +1,7 @@
 /* bounce.c - build a delivery status notification (RFC 3464, RFC 6522
  * multipart/report) and store it where the sender will find it. */
 #include "bounce.h"
+#include "address.h"
 #include "fsutil.h"
 #include "log.h"
 #include "maildir.h"
@@ -185,22 +186,21 @@ static int write_dsn(FILE *f, const struct config *cfg, const struct envelope *e
 	return fflush(f) == 0 && !ferror(f) ? 0 : -1;
 }
 
-/* "User+tag@Dom" of a local domain -> "dom/user", or "dom/postmaster"
- * when the user is unknown or the local part unfit for a file name. */
+/* "User+tag@Dom" of a local domain -> "dom/user" (local_user(), as the
+ * session delivers), or "dom/postmaster" when the user is unknown or the
+ * local part unfit for a file name. */
 static void local_dir(int rootfd, const char *sender, char *dir, size_t size)
 {
 	const char *at = strrchr(sender, '@');
-	size_t llen = strcspn(sender, "+@");
-	char domain[CONFIG_NAME_MAX], local[65];
+	char domain[CONFIG_NAME_MAX], local[LOCAL_PART_MAX + 1], user[LOCAL_PART_MAX + 1];
+	size_t llen = (size_t)(at - sender);
 
 	snprintf(domain, sizeof domain, "%s", at + 1);
-	snprintf(local, sizeof local, "%.*s", (int)(llen < 64 ? llen : 64), sender);
 	for (char *p = domain; *p; p++)
 		*p = (char)tolower((unsigned char)*p);
-	for (char *p = local; *p; p++)
-		*p = (char)tolower((unsigned char)*p);
-	bool fit = local[0] && local[0] != '.' && !strchr(local, '/') && llen <= 64;
-	snprintf(dir, size, "%s/%s", domain, fit ? local : "postmaster");
+	snprintf(local, sizeof local, "%.*s", (int)(llen <= LOCAL_PART_MAX ? llen : 0), sender);
+	bool fit = llen <= LOCAL_PART_MAX && local_user(local, local[0] == '"', user, sizeof user);
+	snprintf(dir, size, "%s/%s", domain, fit ? user : "postmaster");
 	if (!maildir_exists(rootfd, dir))
 		snprintf(dir, size, "%s/postmaster", domain);
 }
