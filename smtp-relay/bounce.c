@@ -275,6 +275,19 @@ static bool sender_is_local(const struct config *cfg, const char *sender)
 	return at && config_is_local_domain(cfg, at + 1);
 }
 
+/* A stdio stream on a copy of fd (fd stays open for fsync and links). */
+static FILE *stream_of(int fd)
+{
+	int copy = dup(fd);
+
+	if (copy < 0)
+		return NULL;
+	FILE *f = fdopen(copy, "w");
+	if (!f)
+		close_quietly(copy);
+	return f;
+}
+
 int bounce_send(const struct config *cfg, int queuefd, const struct envelope *env, int msgfd,
                 const struct bounce_item *items, size_t n)
 {
@@ -286,7 +299,7 @@ int bounce_send(const struct config *cfg, int queuefd, const struct envelope *en
 	int fd = openat(queuefd, path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -1;
-	FILE *f = fdopen(dup(fd), "w");
+	FILE *f = stream_of(fd);
 	int rc = f ? write_dsn(f, cfg, env, msgfd, id, items, n) : -1;
 	if (f && fclose(f) != 0)
 		rc = -1;

@@ -218,7 +218,10 @@ static void record_errors(struct work *w)
 	for (size_t i = 0; i < w->n; i++) {
 		struct job_rcpt *j = &w->jobs[i];
 		struct envelope_rcpt *r = &w->env.rcpts[w->index[i]];
-		static const char *const names[] = { "deferred", "sent", "deferred", "bounced" };
+		static const char *const names[] = {
+			[OUT_NONE] = "deferred", [OUT_OK] = "sent",
+			[OUT_TEMP] = "deferred", [OUT_PERM] = "bounced",
+		};
 		log_outcome(w, j, names[j->result.outcome]);
 		if (j->result.outcome == OUT_OK)
 			continue;
