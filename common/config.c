@@ -351,6 +351,17 @@ static const char *parse_data_timeout(struct config *cfg, const char *value)
 	return parse_duration(value, &cfg->data_timeout);
 }
 
+static const char *parse_allow_loopback_mx(struct config *cfg, const char *value)
+{
+	if (strcmp(value, "yes") == 0)
+		cfg->allow_loopback_mx = true;
+	else if (strcmp(value, "no") == 0)
+		cfg->allow_loopback_mx = false;
+	else
+		return "expected yes or no";
+	return NULL;
+}
+
 /* ---- smtpd-session keys --------------------------------------------------- */
 
 /* A user name as useradd(8) takes them: no path or shell tricks. */
@@ -404,6 +415,7 @@ static const struct key keys[] = {
 	{ "greeting_timeout", parse_greeting_timeout },
 	{ "command_timeout", parse_command_timeout },
 	{ "data_timeout", parse_data_timeout },
+	{ "allow_loopback_mx", parse_allow_loopback_mx },
 	{ "user", parse_user },
 	{ "max_connections", parse_max_connections },
 	{ "max_connections_per_source", parse_max_connections_per_source },

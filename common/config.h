@@ -48,6 +48,7 @@ struct config {
 	char bounce_sender[CONFIG_NAME_MAX + 64]; /* "" until config_finish */
 	unsigned max_parallel;
 	unsigned connect_timeout, greeting_timeout, command_timeout, data_timeout;
+	bool allow_loopback_mx;         /* 127.0.0.2 and up are other hosts */
 };
 
 /* Defaults of every key (hostname from gethostname(2), no DNS). */

@@ -2,6 +2,7 @@
 #include "queue.h"
 #include "fsutil.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -242,4 +243,75 @@ void envelope_free(struct envelope *env)
 	free(env->sender);
 	free(env->error);
 	memset(env, 0, sizeof *env);
+}
+
+int envelope_load(int queuefd, const char *id, struct envelope *env)
+{
+	char path[UNIQUE_ID_MAX + 8];
+
+	memset(env, 0, sizeof *env);
+	if (snprintf(path, sizeof path, "env/%s", id) >= (int)sizeof path) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	int fd = openat(queuefd, path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -1;
+	FILE *f = fdopen(fd, "r");
+	if (!f) {
+		close_quietly(fd);
+		return -1;
+	}
+	int rc = envelope_read(f, env) == 0 ? 1 : errno == EINVAL ? -2 : -1;
+	int saved = errno;
+	fclose(f);
+	errno = saved;
+	return rc;
+}
+
+static int by_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Append a copy of name to *names; -1 on out of memory. */
+static int add_name(char ***names, size_t *n, const char *name)
+{
+	char **more = realloc(*names, (*n + 1) * sizeof **names);
+
+	if (!more)
+		return -1;
+	*names = more;
+	if (!(more[*n] = strdup(name)))
+		return -1;
+	(*n)++;
+	return 0;
+}
+
+char **queue_ids(int queuefd, const char *sub, size_t *n)
+{
+	int fd = openat(queuefd, sub, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = fd < 0 ? NULL : fdopendir(fd);
+	char **names = NULL;
+
+	*n = 0;
+	if (!d) {
+		if (fd >= 0)
+			close_quietly(fd);
+		return NULL;
+	}
+	for (struct dirent *e; (e = readdir(d));)
+		if (e->d_name[0] != '.' && add_name(&names, n, e->d_name) < 0)
+			break;
+	closedir(d);
+	if (names)
+		qsort(names, *n, sizeof *names, by_name);
+	return names;
+}
+
+void queue_ids_free(char **ids, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(ids[i]);
+	free(ids);
 }

@@ -55,4 +55,14 @@ int envelope_add_rcpt(struct envelope *env, enum rcpt_state state, const char *a
 
 void envelope_free(struct envelope *env);
 
+/* Read env/ID into env (zeroed first; envelope_free it in every case).
+ * 1 when read, 0 when there is no such entry, -1 on I/O trouble (errno),
+ * -2 when the file is malformed (errno EINVAL). */
+int envelope_load(int queuefd, const char *id, struct envelope *env);
+
+/* The names in QUEUE_DIR/SUB ("env", "msg", "tmp"), sorted, so oldest id
+ * first; none (NULL, *n 0) when the directory cannot be read. */
+char **queue_ids(int queuefd, const char *sub, size_t *n);
+void queue_ids_free(char **ids, size_t n);
+
 #endif

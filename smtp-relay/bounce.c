@@ -1,6 +1,7 @@
 /* bounce.c - build a delivery status notification (RFC 3464, RFC 6522
  * multipart/report) and store it where the sender will find it. */
 #include "bounce.h"
+#include "address.h"
 #include "fsutil.h"
 #include "log.h"
 #include "maildir.h"
@@ -42,13 +43,56 @@ static void put_human_part(FILE *f, const struct config *cfg, const struct envel
 	fputc('\n', f);
 }
 
-/* RFC 6533: a non-ASCII address is of type utf-8, not rfc822. */
-static const char *address_type(const char *address)
+static bool is_ascii(const char *s)
 {
-	for (const char *p = address; *p; p++)
-		if ((unsigned char)*p >= 0x80)
-			return "utf-8";
-	return "rfc822";
+	for (; *s; s++)
+		if ((unsigned char)*s >= 0x80)
+			return false;
+	return true;
+}
+
+/* One UTF-8 character at p: its code point and length; a byte that starts
+ * no valid sequence stands for itself. */
+static size_t utf8_char(const unsigned char *p, unsigned *cp)
+{
+	size_t len = p[0] < 0x80 ? 1 : p[0] >= 0xc2 && p[0] <= 0xdf ? 2 :
+	             p[0] >= 0xe0 && p[0] <= 0xef ? 3 : p[0] >= 0xf0 && p[0] <= 0xf4 ? 4 : 0;
+	unsigned v = len == 1 ? p[0] : len == 2 ? p[0] & 0x1fu : len == 3 ? p[0] & 0x0fu : p[0] & 0x07u;
+
+	for (size_t i = 1; i < len; i++) {
+		if ((p[i] & 0xc0) != 0x80) {
+			len = 0;
+			break;
+		}
+		v = (v << 6) | (p[i] & 0x3fu);
+	}
+	if (len == 0) {
+		*cp = p[0];
+		return 1;
+	}
+	*cp = v;
+	return len;
+}
+
+/* RFC 6533 3: a non-ASCII address is "utf-8; " in utf-8-addr-xtext, the
+ * form message/delivery-status allows (7-bit): every character outside
+ * QCHAR as \x{HEX}. */
+static void put_final_recipient(FILE *f, const char *address)
+{
+	if (is_ascii(address)) {
+		fprintf(f, "Final-Recipient: rfc822; %s\n", address);
+		return;
+	}
+	fputs("Final-Recipient: utf-8; ", f);
+	for (const unsigned char *p = (const unsigned char *)address; *p;) {
+		unsigned cp;
+		p += utf8_char(p, &cp);
+		if (cp >= 0x21 && cp <= 0x7e && cp != '+' && cp != '=' && cp != '\\')
+			fputc((int)cp, f);
+		else
+			fprintf(f, "\\x{%X}", cp);
+	}
+	fputc('\n', f);
 }
 
 static void put_status_part(FILE *f, const struct config *cfg, const struct envelope *env,
@@ -65,13 +109,15 @@ static void put_status_part(FILE *f, const struct config *cfg, const struct enve
 	           "Arrival-Date: %s\n", cfg->hostname, env->id, arrival);
 	for (size_t i = 0; i < n; i++) {
 		const struct result *r = items[i].result;
-		fprintf(f, "\nFinal-Recipient: %s; %s\n"
-		           "Action: failed\n"
-		           "Status: %s\n", address_type(items[i].rcpt), items[i].rcpt, r->enh);
+		fputc('\n', f);
+		put_final_recipient(f, items[i].rcpt);
+		fprintf(f, "Action: failed\n"
+		           "Status: %s\n", r->enh);
 		if (r->mta[0])
 			fprintf(f, "Remote-MTA: dns; %s\n", r->mta);
-		fprintf(f, "Diagnostic-Code: smtp; %d %s %s\n"
-		           "Last-Attempt-Date: %s\n", r->code, r->enh, r->text, now);
+		if (r->remote)       /* only what a remote MTA said (RFC 3464 2.3.6) */
+			fprintf(f, "Diagnostic-Code: smtp; %d %s %s\n", r->code, r->enh, r->text);
+		fprintf(f, "Last-Attempt-Date: %s\n", now);
 	}
 	fputc('\n', f);
 }
@@ -140,22 +186,21 @@ static int write_dsn(FILE *f, const struct config *cfg, const struct envelope *e
 	return fflush(f) == 0 && !ferror(f) ? 0 : -1;
 }
 
-/* "User+tag@Dom" of a local domain -> "dom/user", or "dom/postmaster"
- * when the user is unknown or the local part unfit for a file name. */
+/* "User+tag@Dom" of a local domain -> "dom/user" (local_user(), as the
+ * session delivers), or "dom/postmaster" when the user is unknown or the
+ * local part unfit for a file name. */
 static void local_dir(int rootfd, const char *sender, char *dir, size_t size)
 {
 	const char *at = strrchr(sender, '@');
-	size_t llen = strcspn(sender, "+@");
-	char domain[CONFIG_NAME_MAX], local[65];
+	char domain[CONFIG_NAME_MAX], local[LOCAL_PART_MAX + 1], user[LOCAL_PART_MAX + 1];
+	size_t llen = (size_t)(at - sender);
 
 	snprintf(domain, sizeof domain, "%s", at + 1);
-	snprintf(local, sizeof local, "%.*s", (int)(llen < 64 ? llen : 64), sender);
 	for (char *p = domain; *p; p++)
 		*p = (char)tolower((unsigned char)*p);
-	for (char *p = local; *p; p++)
-		*p = (char)tolower((unsigned char)*p);
-	bool fit = local[0] && local[0] != '.' && !strchr(local, '/') && llen <= 64;
-	snprintf(dir, size, "%s/%s", domain, fit ? local : "postmaster");
+	snprintf(local, sizeof local, "%.*s", (int)(llen <= LOCAL_PART_MAX ? llen : 0), sender);
+	bool fit = llen <= LOCAL_PART_MAX && local_user(local, local[0] == '"', user, sizeof user);
+	snprintf(dir, size, "%s/%s", domain, fit ? user : "postmaster");
 	if (!maildir_exists(rootfd, dir))
 		snprintf(dir, size, "%s/postmaster", domain);
 }
@@ -178,11 +223,32 @@ static int deliver_local(const struct config *cfg, int queuefd, const char *path
 	return rc;
 }
 
-static int deliver_queue(const struct config *cfg, int queuefd, const char *path,
+/* Any octet >= 0x80 in the file (the original headers and remote replies
+ * may carry some): then its envelope must say BODY=8BITMIME. */
+static bool file_is_8bit(int fd)
+{
+	unsigned char buf[8192];
+	off_t off = 0;
+
+	for (;;) {
+		ssize_t n = pread(fd, buf, sizeof buf, off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0;          /* unreadable: claiming 8-bit is the safe side */
+		for (ssize_t i = 0; i < n; i++)
+			if (buf[i] >= 0x80)
+				return true;
+		off += n;
+	}
+}
+
+static int deliver_queue(const struct config *cfg, int queuefd, const char *path, int fd,
                          const char *id, const char *sender)
 {
 	char msg[UNIQUE_ID_MAX + 8];
-	struct envelope dsn = { .arrival = time(NULL) };
+	struct envelope dsn = { .arrival = time(NULL), .body_8bit = file_is_8bit(fd),
+	                        .smtputf8 = !is_ascii(sender) };
 
 	snprintf(msg, sizeof msg, "msg/%s", id);
 	if (linkat(queuefd, path, queuefd, msg, 0) < 0 || fsync_dir_at(queuefd, "msg") < 0)
@@ -209,6 +275,19 @@ static bool sender_is_local(const struct config *cfg, const char *sender)
 	return at && config_is_local_domain(cfg, at + 1);
 }
 
+/* A stdio stream on a copy of fd (fd stays open for fsync and links). */
+static FILE *stream_of(int fd)
+{
+	int copy = dup(fd);
+
+	if (copy < 0)
+		return NULL;
+	FILE *f = fdopen(copy, "w");
+	if (!f)
+		close_quietly(copy);
+	return f;
+}
+
 int bounce_send(const struct config *cfg, int queuefd, const struct envelope *env, int msgfd,
                 const struct bounce_item *items, size_t n)
 {
@@ -220,7 +299,7 @@ int bounce_send(const struct config *cfg, int queuefd, const struct envelope *en
 	int fd = openat(queuefd, path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -1;
-	FILE *f = fdopen(dup(fd), "w");
+	FILE *f = stream_of(fd);
 	int rc = f ? write_dsn(f, cfg, env, msgfd, id, items, n) : -1;
 	if (f && fclose(f) != 0)
 		rc = -1;
@@ -229,7 +308,7 @@ int bounce_send(const struct config *cfg, int queuefd, const struct envelope *en
 	if (rc == 0 && sender_is_local(cfg, env->sender))
 		rc = deliver_local(cfg, queuefd, path, fd, id, env->sender, (uint64_t)st.st_size);
 	else if (rc == 0)
-		rc = deliver_queue(cfg, queuefd, path, id, env->sender);
+		rc = deliver_queue(cfg, queuefd, path, fd, id, env->sender);
 	int saved = errno;
 	close_quietly(fd);
 	unlinkat(queuefd, path, 0);

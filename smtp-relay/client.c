@@ -1,11 +1,13 @@
 /* client.c - deliver one message over SMTP (RFC 5321 client side).
  *
  * For each destination in turn: connect, greeting, EHLO (HELO when EHLO is
- * refused), MAIL, RCPT for every recipient still open, DATA, the message
- * (LF to CR LF, dot-stuffed), QUIT.  With PIPELINING the MAIL, RCPT and
+ * refused), MAIL, RCPT for up to 100 recipients still open, DATA, the
+ * message (LF to CR LF, dot-stuffed); RSET and again for the recipients
+ * left (over 100, or refused with 452); QUIT.  With PIPELINING the MAIL, RCPT and
  * DATA commands go out in one write.  A recipient that got 2xx or 5xx is
  * settled; one that got 4xx or met trouble is tried at the next
- * destination, and stays deferred when they are all used up. */
+ * destination, and stays deferred when they are all used up -- except after
+ * the whole message went out unanswered (hold()). */
 #include "client.h"
 #include "conn.h"
 #include "log.h"
@@ -31,6 +33,9 @@ struct peer {
 
 #define CACHE_MAX 16
 
+/* Recipients per transaction: every server takes 100 (RFC 5321 4.5.3.1.8). */
+#define RCPTS_MAX 100
+
 /* Open sessions kept between messages, ready for RSET and the next MAIL. */
 struct client_cache {
 	struct peer *peers[CACHE_MAX];
@@ -39,7 +44,7 @@ struct client_cache {
 
 static bool open_rcpt(const struct job_rcpt *r)
 {
-	return r->result.outcome == OUT_NONE || r->result.outcome == OUT_TEMP;
+	return !r->held && (r->result.outcome == OUT_NONE || r->result.outcome == OUT_TEMP);
 }
 
 static size_t count_open(const struct job_rcpt *rcpts, size_t n)
@@ -49,6 +54,13 @@ static size_t count_open(const struct job_rcpt *rcpts, size_t n)
 	for (size_t i = 0; i < n; i++)
 		k += open_rcpt(&rcpts[i]);
 	return k;
+}
+
+/* A reply the server sent: conn_reply() keeps its lines; trouble() below,
+ * our own verdict, has none. */
+static bool from_server(const struct reply *rep)
+{
+	return rep->code != 0 && rep->n_lines > 0;
 }
 
 /* Record what the peer (or the trouble with it) said for one recipient. */
@@ -68,6 +80,7 @@ static void settle(struct peer *p, struct job_rcpt *r, const struct reply *rep)
 	snprintf(res->mta, sizeof res->mta, "%s", p->dest->host);
 	snprintf(res->addr, sizeof res->addr, "%s", p->addr);
 	snprintf(res->text, sizeof res->text, "%s%.500s", rep->code ? "" : "trouble: ", rep->text);
+	res->remote = from_server(rep);
 	char code[8];
 	snprintf(code, sizeof code, "%d", res->code);
 	log_event(LOG_LEVEL_INFO, "attempt", "rcpt", r->address, "host", p->dest->host,
@@ -178,6 +191,10 @@ static bool peer_can_take(struct peer *p, const struct message *msg, bool utf8,
 		trouble(rep, 552, "5.3.4", "message larger than the server's SIZE limit");
 		return false;
 	}
+	if (msg->body_8bit && !p->eightbit) {     /* RFC 6152 3: never downgrade by sending 8-bit */
+		trouble(rep, 554, "5.6.3", "message is 8-bit and the server does not support 8BITMIME");
+		return false;
+	}
 	if (utf8 && !p->smtputf8) {
 		trouble(rep, 553, "5.6.7", "server does not support SMTPUTF8 addresses");
 		return false;
@@ -235,9 +252,11 @@ static void flush_and_read(struct peer *p, struct reply *rep)
 }
 
 /* RCPT replies: accepted recipients wait for the end of data; the others
- * are settled now.  Returns how many were accepted. */
+ * are settled now, and those that got 452 (too many recipients) are left
+ * for the next transaction (tried[] false).  Returns how many were
+ * accepted. */
 static size_t read_rcpt_replies(struct peer *p, struct job_rcpt *rcpts, size_t n,
-                                const bool *sent, bool *accepted, bool pipelined)
+                                const bool *sent, bool *accepted, bool *tried, bool pipelined)
 {
 	struct reply rep;
 	size_t k = 0;
@@ -254,14 +273,45 @@ static size_t read_rcpt_replies(struct peer *p, struct job_rcpt *rcpts, size_t n
 			k++;
 		} else {
 			settle(p, &rcpts[i], &rep);
+			if (rep.code == 452)           /* RFC 5321 4.5.3.1.10 */
+				tried[i] = false;
 		}
 	}
 	return k;
 }
 
+/* The final "." went out and no reply came: the server may have taken the
+ * message, so another MX must not get it too in this run (a duplicate);
+ * the recipients are deferred to the next run. */
+static void hold(struct job_rcpt *rcpts, size_t n, const bool *accepted, struct reply *rep)
+{
+	char text[sizeof rep->text];
+
+	snprintf(text, sizeof text, "no reply to the end of data (%.300s): deferred", rep->text);
+	trouble(rep, 451, "4.4.2", text);
+	for (size_t i = 0; i < n; i++)
+		if (accepted[i])
+			rcpts[i].held = true;
+}
+
+/* Up to RCPTS_MAX open recipients not tried at this host yet go into
+ * sent[] and are marked in tried[]. */
+static void pick_batch(const struct job_rcpt *rcpts, size_t n, bool *sent, bool *tried)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		sent[i] = k < RCPTS_MAX && open_rcpt(&rcpts[i]) && !tried[i];
+		if (sent[i]) {
+			tried[i] = true;
+			k++;
+		}
+	}
+}
+
 /* MAIL, RCPT..., DATA, the message and its final reply. */
 static void transaction(struct peer *p, const struct message *msg, struct job_rcpt *rcpts,
-                        size_t n, bool *sent, bool *accepted)
+                        size_t n, bool *sent, bool *accepted, bool *tried)
 {
 	bool utf8 = needs_utf8(msg, rcpts, n);
 	bool pipe = p->pipelining;
@@ -269,13 +319,13 @@ static void transaction(struct peer *p, const struct message *msg, struct job_rc
 	char line[600];
 
 	p->in_sync = true;
+	memset(accepted, 0, n * sizeof *accepted);
+	pick_batch(rcpts, n, sent, tried);
 	if (!peer_can_take(p, msg, utf8, &rep)) {
-		settle_all(p, rcpts, n, NULL, &rep);
+		settle_all(p, rcpts, n, sent, &rep);
 		return;
 	}
 	mail_command(p, msg, utf8 || (msg->smtputf8 && p->smtputf8), line, sizeof line);
-	for (size_t i = 0; i < n; i++)
-		sent[i] = open_rcpt(&rcpts[i]);
 	conn_puts(&p->conn, line, p->cfg->command_timeout);
 	conn_puts(&p->conn, "\r\n", p->cfg->command_timeout);
 	if (pipe) {
@@ -290,7 +340,7 @@ static void transaction(struct peer *p, const struct message *msg, struct job_rc
 		settle_all(p, rcpts, n, sent, &rep);
 		return;
 	}
-	size_t k = read_rcpt_replies(p, rcpts, n, sent, accepted, pipe);
+	size_t k = read_rcpt_replies(p, rcpts, n, sent, accepted, tried, pipe);
 	if (k == 0 && !pipe)
 		return;
 	if (!pipe)
@@ -312,6 +362,8 @@ static void transaction(struct peer *p, const struct message *msg, struct job_rc
 	} else {
 		conn_reply(&p->conn, &rep, p->cfg->data_timeout);
 		p->in_sync = rep.code != 0;
+		if (rep.code == 0)
+			hold(rcpts, n, accepted, &rep);
 	}
 	settle_all(p, rcpts, n, accepted, &rep);
 }
@@ -430,18 +482,58 @@ static struct peer *peer_open(const struct config *cfg, const struct dest *dest,
 	return NULL;
 }
 
-static void try_dest(const struct config *cfg, struct client_cache *cache,
-                     const struct dest *dest, const struct message *msg,
-                     struct job_rcpt *rcpts, size_t n, bool *sent, bool *accepted)
+static bool delivered_now(const struct job_rcpt *rcpts, size_t n, const bool *accepted)
+{
+	for (size_t i = 0; i < n; i++)
+		if (accepted[i] && rcpts[i].result.outcome == OUT_OK)
+			return true;
+	return false;
+}
+
+static size_t count_untried(const struct job_rcpt *rcpts, size_t n, const bool *tried)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < n; i++)
+		k += open_rcpt(&rcpts[i]) && !tried[i];
+	return k;
+}
+
+/* Transactions at dest, RSET between them, while recipients are left for
+ * it (over RCPTS_MAX, or refused with 452) and each one makes progress.
+ * -1 when deliveries could not be saved. */
+static int try_dest(const struct config *cfg, struct client_cache *cache,
+                    const struct dest *dest, const struct message *msg,
+                    struct job_rcpt *rcpts, size_t n, bool *sent, bool *accepted, bool *tried)
 {
 	struct peer *p = cache_take(cache, dest);
+	struct reply rep;
+	int rc = 0;
 
+	memset(tried, 0, n * sizeof *tried);
 	if (!p)
 		p = peer_open(cfg, dest, rcpts, n);
 	if (!p)
-		return;
-	transaction(p, msg, rcpts, n, sent, accepted);
+		return 0;
+	for (bool first = true;; first = false) {
+		size_t before = count_untried(rcpts, n, tried);
+		if (before == 0)
+			break;
+		if (!first) {
+			command(p, "RSET", &rep, cfg->command_timeout);
+			if (!positive(&rep))
+				break;
+		}
+		transaction(p, msg, rcpts, n, sent, accepted, tried);
+		if (msg->save && delivered_now(rcpts, n, accepted) && msg->save(msg->save_arg, rcpts, n) < 0) {
+			rc = -1;
+			break;
+		}
+		if (!p->in_sync || p->conn.broken || count_untried(rcpts, n, tried) >= before)
+			break;
+	}
 	cache_put(cache, p);
+	return rc;
 }
 
 void client_deliver(const struct config *cfg, struct client_cache *cache,
@@ -450,14 +542,17 @@ void client_deliver(const struct config *cfg, struct client_cache *cache,
 {
 	bool *sent = calloc(n ? n : 1, sizeof *sent);
 	bool *accepted = calloc(n ? n : 1, sizeof *accepted);
+	bool *tried = calloc(n ? n : 1, sizeof *tried);
 
-	if (!sent || !accepted) {
+	if (!sent || !accepted || !tried) {
 		for (size_t i = 0; i < n; i++)
 			if (open_rcpt(&rcpts[i]))
 				result_set(&rcpts[i].result, OUT_TEMP, 451, "4.3.0", "out of memory");
 	}
-	for (size_t d = 0; sent && accepted && d < route->n && count_open(rcpts, n) > 0; d++)
-		try_dest(cfg, cache, &route->dests[d], msg, rcpts, n, sent, accepted);
+	for (size_t d = 0; sent && accepted && tried && d < route->n && count_open(rcpts, n) > 0; d++)
+		if (try_dest(cfg, cache, &route->dests[d], msg, rcpts, n, sent, accepted, tried) < 0)
+			break;
 	free(sent);
 	free(accepted);
+	free(tried);
 }

@@ -11,6 +11,8 @@
 #include "mx.h"
 #include "result.h"
 
+struct job_rcpt;
+
 struct message {
 	const char *id;
 	int fd;              /* msg/ID, read with pread from offset 0 */
@@ -18,11 +20,17 @@ struct message {
 	const char *sender;  /* "" for <> */
 	bool body_8bit;
 	bool smtputf8;
+	/* Called after each transaction that delivered to some of rcpts, to
+	 * record them durably; -1 stops the delivery (NULL: not called). */
+	int (*save)(void *arg, const struct job_rcpt *rcpts, size_t n);
+	void *save_arg;
 };
 
 struct job_rcpt {
 	const char *address;
 	struct result result;   /* OUT_NONE before the first try */
+	bool held;              /* the whole message went out but no reply came:
+	                           maybe delivered, so tried nowhere else this run */
 };
 
 /* Sessions kept open between messages to the same address (RSET, then the
@@ -32,7 +40,8 @@ struct client_cache *client_cache_new(void);
 void client_cache_close(struct client_cache *cache);
 
 /* Try route's destinations in order until no recipient is left with
- * OUT_NONE or OUT_TEMP; each recipient's result is its last outcome.
+ * OUT_NONE or OUT_TEMP (and not held); each recipient's result is its last
+ * outcome.
  * cache may be NULL (one session per call). */
 void client_deliver(const struct config *cfg, struct client_cache *cache,
                     const struct route *route, const struct message *msg,

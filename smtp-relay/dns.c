@@ -192,9 +192,14 @@ enum dns_status dns_mx(struct dns *dns, const char *domain, struct mx_host **hos
 		ldns_rdf *pref = ldns_rr_mx_preference(rr), *exchange = ldns_rr_mx_exchange(rr);
 		if (!pref || !exchange)
 			continue;
-		struct mx_host *h = &(*hosts)[(*n)++];
+		struct mx_host *h = &(*hosts)[*n];
 		h->pref = ldns_rdf2native_int16(pref);
-		name_text(exchange, h->name, sizeof h->name);
+		if (ldns_dname_label_count(exchange) > 0) {     /* else a null MX: "" */
+			name_text(exchange, h->name, sizeof h->name);
+			if (h->name[0] == '\0')
+				continue;      /* no usable text (too long escaped): skip it */
+		}
+		(*n)++;
 	}
 	ldns_rr_list_deep_free(list);
 	return *n ? DNS_OK : DNS_NODATA;

@@ -2,8 +2,8 @@
  * outcome of each recipient durably, bounce, reschedule or remove.
  *
  * Order matters for crash safety (doc/queue.md): delivered recipients are
- * written to the envelope after each domain, so a later run does not send
- * them again; failed ones are marked only after their DSN is stored, so a
+ * written to the envelope after each transaction, so a later run does not
+ * send them again; failed ones are marked only after their DSN is stored, so a
  * crash can duplicate a bounce but never lose one. */
 #include "entry.h"
 #include "bounce.h"
@@ -32,6 +32,8 @@ struct work {
 	struct job_rcpt *jobs;     /* one per pending recipient */
 	size_t *index;             /* jobs[i] is env.rcpts[index[i]] */
 	size_t n;
+	size_t *members;           /* the domain being delivered: group[m] is jobs[members[m]] */
+	bool broken;               /* the envelope could not be written: stop */
 	time_t now;
 };
 
@@ -76,14 +78,6 @@ static int collect_jobs(struct work *w)
 	return 0;
 }
 
-static bool any_delivered(const struct job_rcpt *jobs, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (jobs[i].result.outcome == OUT_OK)
-			return true;
-	return false;
-}
-
 /* Recipients of one domain share a route and a transaction; with a
  * smarthost, all of them do. */
 static bool same_route(const struct config *cfg, const char *a, const char *b)
@@ -109,24 +103,32 @@ static void deliver_domain(struct work *w, const char *domain, struct job_rcpt *
 	route_free(&route);
 }
 
-/* Durably record the recipients delivered so far. */
-static void save_delivered(struct work *w)
+/* Durably record the recipients of the domain being delivered that its
+ * last transaction delivered (client.c calls this after each one, so a
+ * crash later in the run does not send to them again).  -1 when the
+ * envelope cannot be written: the entry is left alone for this run. */
+static int save_delivered(void *arg, const struct job_rcpt *group, size_t k)
 {
-	for (size_t i = 0; i < w->n; i++)
-		if (w->jobs[i].result.outcome == OUT_OK)
-			w->env.rcpts[w->index[i]].state = RCPT_DELIVERED;
-	if (envelope_write(w->rn->queuefd, &w->env) < 0)
-		log_event(LOG_LEVEL_ERROR, "trouble", "action", "envelope write",
-		          "error", strerror(errno), NULL);
+	struct work *w = arg;
+
+	for (size_t m = 0; m < k; m++)
+		if (group[m].result.outcome == OUT_OK)
+			w->env.rcpts[w->index[w->members[m]]].state = RCPT_DELIVERED;
+	if (envelope_write(w->rn->queuefd, &w->env) == 0)
+		return 0;
+	log_event(LOG_LEVEL_ERROR, "trouble", "action", "envelope write",
+	          "error", strerror(errno), NULL);
+	w->broken = true;
+	return -1;
 }
 
 static void deliver_all(struct work *w)
 {
 	struct job_rcpt *group = calloc(w->n, sizeof *group);
-	size_t *members = calloc(w->n, sizeof *members);
 	bool *done = calloc(w->n, sizeof *done);
 
-	for (size_t i = 0; group && members && done && i < w->n; i++) {
+	w->members = calloc(w->n, sizeof *w->members);
+	for (size_t i = 0; group && w->members && done && !w->broken && i < w->n; i++) {
 		if (done[i])
 			continue;
 		const char *domain = domain_of(w->jobs[i].address);
@@ -134,17 +136,16 @@ static void deliver_all(struct work *w)
 		for (size_t j = i; j < w->n; j++)
 			if (!done[j] && same_route(w->rn->cfg, domain_of(w->jobs[j].address), domain)) {
 				done[j] = true;
-				members[k] = j;
+				w->members[k] = j;
 				group[k++] = w->jobs[j];
 			}
 		deliver_domain(w, domain, group, k);
 		for (size_t m = 0; m < k; m++)
-			w->jobs[members[m]] = group[m];
-		if (any_delivered(group, k))
-			save_delivered(w);
+			w->jobs[w->members[m]] = group[m];
 	}
 	free(group);
-	free(members);
+	free(w->members);
+	w->members = NULL;
 	free(done);
 }
 
@@ -163,6 +164,7 @@ static void expire(struct work *w)
 		snprintf(r->text, sizeof r->text, "%s", text);
 		snprintf(r->enh, sizeof r->enh, "4.4.7");
 		r->outcome = OUT_PERM;
+		r->remote = false;     /* our verdict; the last reply is in the text */
 	}
 }
 
@@ -216,7 +218,10 @@ static void record_errors(struct work *w)
 	for (size_t i = 0; i < w->n; i++) {
 		struct job_rcpt *j = &w->jobs[i];
 		struct envelope_rcpt *r = &w->env.rcpts[w->index[i]];
-		static const char *const names[] = { "deferred", "sent", "deferred", "bounced" };
+		static const char *const names[] = {
+			[OUT_NONE] = "deferred", [OUT_OK] = "sent",
+			[OUT_TEMP] = "deferred", [OUT_PERM] = "bounced",
+		};
 		log_outcome(w, j, names[j->result.outcome]);
 		if (j->result.outcome == OUT_OK)
 			continue;
@@ -281,8 +286,11 @@ static void deliver_entry(struct work *w)
 	}
 	w->msg = (struct message){ .id = w->env.id, .fd = w->msgfd, .size = wire_size(w->msgfd),
 	                           .sender = w->env.sender, .body_8bit = w->env.body_8bit,
-	                           .smtputf8 = w->env.smtputf8 };
+	                           .smtputf8 = w->env.smtputf8,
+	                           .save = save_delivered, .save_arg = w };
 	deliver_all(w);
+	if (w->broken)
+		return;
 	w->now = time(NULL);
 	finish(w);
 }
@@ -305,23 +313,31 @@ static int lock_message(int queuefd, const char *id)
 	return fd;
 }
 
-/* Read env/ID; 1 when read, 0 when gone, -1 when broken. */
-static int read_envelope(int queuefd, const char *id, struct envelope *env)
+/* QUEUE_DIR/SUB/ID -> QUEUE_DIR/corrupt/ID.SUB */
+static int move_to_corrupt(int q, const char *sub, const char *id)
 {
-	char path[UNIQUE_ID_MAX + 8];
+	char from[UNIQUE_ID_MAX + 8], to[UNIQUE_ID_MAX + 16];
 
-	snprintf(path, sizeof path, "env/%s", id);
-	int fd = openat(queuefd, path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return errno == ENOENT ? 0 : -1;
-	FILE *f = fdopen(fd, "r");
-	if (!f) {
-		close_quietly(fd);
+	snprintf(from, sizeof from, "%s/%s", sub, id);
+	snprintf(to, sizeof to, "corrupt/%s.%s", id, sub);
+	if (renameat(q, from, q, to) < 0 && errno != ENOENT)
 		return -1;
+	return fsync_dir_at(q, sub);
+}
+
+/* An envelope that cannot be parsed never will be: its entry moves to
+ * corrupt/ (doc/queue.md), message first, and is logged once, there. */
+static void quarantine(int q, const char *id)
+{
+	if ((mkdirat(q, "corrupt", 0700) < 0 && errno != EEXIST) ||
+	    move_to_corrupt(q, "msg", id) < 0 || move_to_corrupt(q, "env", id) < 0 ||
+	    fsync_dir_at(q, "corrupt") < 0) {
+		log_event(LOG_LEVEL_ERROR, "trouble", "action", "move to corrupt/",
+		          "error", strerror(errno), NULL);
+		return;
 	}
-	int rc = envelope_read(f, env) == 0 ? 1 : -1;
-	fclose(f);
-	return rc;
+	log_event(LOG_LEVEL_ERROR, "corrupt", "reason", "unreadable envelope",
+	          "moved-to", "corrupt/", NULL);
 }
 
 static bool envelope_exists(int queuefd, const char *id)
@@ -347,8 +363,10 @@ void entry_process(struct runner *rn, const char *id)
 			log_event(LOG_LEVEL_ERROR, "trouble", "error", "envelope without message", NULL);
 		return;
 	}
-	int rc = read_envelope(rn->queuefd, id, &w.env);
-	if (rc < 0)
+	int rc = envelope_load(rn->queuefd, id, &w.env);
+	if (rc == -2)
+		quarantine(rn->queuefd, id);
+	else if (rc < 0)
 		log_event(LOG_LEVEL_ERROR, "trouble", "action", "envelope read",
 		          "error", strerror(errno), NULL);
 	else if (rc > 0 && (rn->flush || w.env.next_attempt <= w.now))

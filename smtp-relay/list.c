@@ -3,7 +3,6 @@
 #include "queue.h"
 #include "run.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -55,26 +54,15 @@ static void print_entry(FILE *out, int queuefd, const struct envelope *env)
 
 static int list_one(FILE *out, int queuefd, const char *id)
 {
-	char path[600];
 	struct envelope env;
+	int rc = envelope_load(queuefd, id, &env);
 
-	snprintf(path, sizeof path, "env/%s", id);
-	int fd = openat(queuefd, path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return errno == ENOENT ? 0 : -1;     /* delivered meanwhile */
-	FILE *f = fdopen(fd, "r");
-	if (!f) {
-		close_quietly(fd);
-		return -1;
-	}
-	int rc = envelope_read(f, &env);
-	fclose(f);
-	if (rc == 0)
+	if (rc > 0)
 		print_entry(out, queuefd, &env);
-	else
+	else if (rc < 0)
 		fprintf(out, "%s  (unreadable envelope)\n", id);
 	envelope_free(&env);
-	return 1;
+	return rc != 0;          /* 0: delivered meanwhile */
 }
 
 int list_queue(const struct config *cfg, FILE *out)
@@ -88,18 +76,11 @@ int list_queue(const struct config *cfg, FILE *out)
 		}
 		return -1;
 	}
-	int envfd = openat(queuefd, "env", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	DIR *d = envfd < 0 ? NULL : fdopendir(envfd);
-	size_t count = 0;
-	if (d) {
-		struct dirent *e;
-		while ((e = readdir(d)))
-			if (e->d_name[0] != '.' && list_one(out, queuefd, e->d_name) > 0)
-				count++;
-		closedir(d);
-	} else if (envfd >= 0) {
-		close_quietly(envfd);
-	}
+	size_t n_ids, count = 0;
+	char **ids = queue_ids(queuefd, "env", &n_ids);
+	for (size_t i = 0; i < n_ids; i++)
+		count += (size_t)list_one(out, queuefd, ids[i]);
+	queue_ids_free(ids, n_ids);
 	close_quietly(queuefd);
 	if (count == 0)
 		fputs("queue is empty\n", out);

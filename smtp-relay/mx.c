@@ -2,8 +2,9 @@
  *
  * MX hosts by preference, random order among equal preferences, each host's
  * addresses IPv6 first; no MX means the domain itself (implicit MX); a null
- * MX (RFC 7505) or NXDOMAIN fails for good; when this host is listed, only
- * better MX hosts are used (RFC 5321 5.1), and none means a loop. */
+ * MX (RFC 7505) or NXDOMAIN fails for good; when this host is listed (by
+ * name or address), only better MX hosts are used (RFC 5321 5.1), and none
+ * means a loop. */
 #include "mx.h"
 #include "self.h"
 
@@ -12,6 +13,12 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/random.h>
+
+/* A hostile zone can list hundreds of MX hosts with hundreds of addresses
+ * each: at most this many are looked up and tried per domain (like
+ * Postfix's smtp_mx_address_limit). */
+#define MX_HOSTS_MAX 5
+#define MX_ADDRS_MAX 10
 
 static unsigned random_below(unsigned n)
 {
@@ -68,7 +75,8 @@ static size_t drop_self(const struct config *cfg, const struct mx_host *h, size_
 	return n;
 }
 
-/* Append host's addresses to route, except our own (*self is set). */
+/* Append host's addresses to route, except our own (*self is set), up to
+ * MX_ADDRS_MAX in all. */
 static int add_host(struct dns *dns, const struct config *cfg, const char *host,
                     struct route *route, bool *temp, bool *self)
 {
@@ -86,8 +94,8 @@ static int add_host(struct dns *dns, const struct config *cfg, const char *host,
 		return -1;
 	}
 	route->dests = d;
-	for (size_t i = 0; i < n; i++) {
-		if (addr_is_self(&addrs[i])) {
+	for (size_t i = 0; i < n && route->n < MX_ADDRS_MAX; i++) {
+		if (addr_is_self(&addrs[i], cfg->allow_loopback_mx)) {
 			*self = true;
 			continue;
 		}
@@ -97,6 +105,30 @@ static int add_host(struct dns *dns, const struct config *cfg, const char *host,
 	}
 	free(addrs);
 	return 0;
+}
+
+/* The usable hosts' addresses, best first.  When an address is this host,
+ * that host and every host not better than it are dropped (RFC 5321 5.1,
+ * as drop_self does for our name); so is a DNS failure among them. */
+static void add_hosts(struct dns *dns, const struct config *cfg, const struct mx_host *list,
+                      size_t usable, struct route *route, bool *temp, bool *self)
+{
+	size_t level_start = 0;
+	bool level_temp = false;
+
+	for (size_t i = 0; i < usable && i < MX_HOSTS_MAX && route->n < MX_ADDRS_MAX; i++) {
+		if (i == 0 || list[i].pref != list[i - 1].pref) {
+			level_start = route->n;
+			level_temp = *temp;
+		}
+		if (add_host(dns, cfg, list[i].name, route, temp, self) < 0)
+			return;
+		if (*self) {
+			route->n = level_start;
+			*temp = level_temp;
+			return;
+		}
+	}
 }
 
 static int smarthost_route(struct dns *dns, const struct config *cfg, struct route *route,
@@ -175,17 +207,15 @@ int route_find(struct dns *dns, const struct config *cfg, const char *domain,
 		result_set(why, OUT_PERM, 554, "5.4.6", "mail for this domain loops back to myself");
 		return -1;
 	}
-	for (size_t i = 0; i < usable; i++)
-		if (add_host(dns, cfg, list[i].name, route, &temp, &self) < 0)
-			break;
+	add_hosts(dns, cfg, list, usable, route, &temp, &self);
 	free(hosts);
 	if (route->n > 0)
 		return 0;
 	route_free(route);
-	if (self)
-		result_set(why, OUT_PERM, 554, "5.4.6", "mail for this domain loops back to myself");
-	else if (temp)
+	if (temp)          /* a better host may be reachable once DNS answers */
 		result_set(why, OUT_TEMP, 451, "4.4.3", "DNS lookup of the mail exchangers failed");
+	else if (self)
+		result_set(why, OUT_PERM, 554, "5.4.6", "mail for this domain loops back to myself");
 	else if (st == DNS_NODATA)
 		result_set(why, OUT_PERM, 550, "5.1.2", "domain has no MX and no address");
 	else

@@ -2,6 +2,7 @@
 #ifndef SMTP_RELAY_RESULT_H
 #define SMTP_RELAY_RESULT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 enum outcome {
@@ -18,6 +19,7 @@ struct result {
 	char mta[256];       /* the remote host that said it, or "" */
 	char addr[64];       /* its address, or "" */
 	char text[512];      /* its words */
+	bool remote;         /* code and text are a remote SMTP server's reply */
 };
 
 /* Set r to our own verdict (no remote MTA). */
@@ -25,8 +27,5 @@ void result_set(struct result *r, enum outcome o, int code, const char *enh, con
 
 /* "550 5.1.1 host text" (the envelope's rcpt-error and error format). */
 void result_format(const struct result *r, char *buf, size_t size);
-
-/* Parse result_format()'s text back (for a DSN after expiry). */
-void result_parse(struct result *r, const char *text);
 
 #endif

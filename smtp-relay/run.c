@@ -1,7 +1,10 @@
 /* run.c - one run over the queue.
  *
- * The entries in env/ are shared out among up to max_parallel worker
- * processes; each takes the flock of an entry's msg/ID before touching it,
+ * The entries in env/ are handed out one at a time to up to max_parallel
+ * worker processes: each takes the next index from a counter in shared
+ * memory, so a worker held up by a slow host does not hold back entries
+ * that another could send.  Each takes the flock of an entry's msg/ID
+ * before touching it,
  * so overlapping runs (timer, path unit, a person) never send one message
  * twice, and no run waits for another. */
 #include "run.h"
@@ -11,12 +14,13 @@
 #include "log.h"
 #include "queue.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -33,49 +37,6 @@ unsigned retry_delay(const struct config *cfg, unsigned attempts)
 	return delay < cfg->retry_max ? delay : cfg->retry_max;
 }
 
-static int by_name(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* The names in queue/sub, sorted (oldest id first). */
-static char **list_dir(int queuefd, const char *sub, size_t *n)
-{
-	int fd = openat(queuefd, sub, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	DIR *d = fd < 0 ? NULL : fdopendir(fd);
-	char **names = NULL;
-
-	*n = 0;
-	if (!d) {
-		if (fd >= 0)
-			close_quietly(fd);
-		return NULL;
-	}
-	struct dirent *e;
-	while ((e = readdir(d))) {
-		if (e->d_name[0] == '.')
-			continue;
-		char **more = realloc(names, (*n + 1) * sizeof *names);
-		if (!more)
-			break;
-		names = more;
-		if (!(names[*n] = strdup(e->d_name)))
-			break;
-		(*n)++;
-	}
-	closedir(d);
-	if (names)
-		qsort(names, *n, sizeof *names, by_name);
-	return names;
-}
-
-static void free_names(char **names, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
-}
-
 static bool older_than(int dirfd, const char *path, time_t age)
 {
 	struct stat st;
@@ -89,15 +50,15 @@ static void reap_debris(int queuefd)
 {
 	char path[600];
 	size_t n;
-	char **names = list_dir(queuefd, "tmp", &n);
+	char **names = queue_ids(queuefd, "tmp", &n);
 
 	for (size_t i = 0; i < n; i++) {
 		snprintf(path, sizeof path, "tmp/%s", names[i]);
 		if (older_than(queuefd, path, DEBRIS_AGE) && unlinkat(queuefd, path, 0) == 0)
 			log_event(LOG_LEVEL_INFO, "reaped", "path", path, NULL);
 	}
-	free_names(names, n);
-	names = list_dir(queuefd, "msg", &n);
+	queue_ids_free(names, n);
+	names = queue_ids(queuefd, "msg", &n);
 	for (size_t i = 0; i < n; i++) {
 		snprintf(path, sizeof path, "env/%s", names[i]);
 		if (faccessat(queuefd, path, F_OK, 0) == 0 || errno != ENOENT)
@@ -106,12 +67,12 @@ static void reap_debris(int queuefd)
 		if (older_than(queuefd, path, DEBRIS_AGE) && unlinkat(queuefd, path, 0) == 0)
 			log_event(LOG_LEVEL_INFO, "reaped", "path", path, NULL);
 	}
-	free_names(names, n);
+	queue_ids_free(names, n);
 }
 
-/* Worker k of n: entries k, k+n, k+2n, ... */
+/* A worker: the entries whose index it takes from *next, until none is left. */
 static int work(const struct config *cfg, int queuefd, bool flush, char **ids, size_t n_ids,
-                size_t k, size_t n)
+                atomic_size_t *next)
 {
 	char err[256];
 	struct runner rn = { .cfg = cfg, .queuefd = queuefd, .flush = flush };
@@ -122,7 +83,7 @@ static int work(const struct config *cfg, int queuefd, bool flush, char **ids, s
 		return -1;
 	}
 	rn.cache = client_cache_new();
-	for (size_t i = k; i < n_ids; i += n)
+	for (size_t i; (i = atomic_fetch_add(next, 1)) < n_ids;)
 		entry_process(&rn, ids[i]);
 	client_cache_close(rn.cache);
 	dns_close(rn.dns);
@@ -144,17 +105,26 @@ static int wait_workers(const pid_t *pids, size_t n)
 	return rc;
 }
 
+/* The counter lives in memory shared with the forked workers. */
 static int run_parallel(const struct config *cfg, int queuefd, bool flush, char **ids,
                         size_t n_ids, size_t workers)
 {
 	pid_t pids[64];
 	size_t started = 0;
 	int rc = 0;
+	atomic_size_t *next = mmap(NULL, sizeof *next, PROT_READ | PROT_WRITE,
+	                           MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 
+	if (next == MAP_FAILED) {
+		atomic_size_t local = 0;
+		log_event(LOG_LEVEL_ERROR, "trouble", "action", "mmap", "error", strerror(errno), NULL);
+		return work(cfg, queuefd, flush, ids, n_ids, &local);
+	}
+	atomic_init(next, 0);
 	for (size_t k = 0; k < workers; k++) {
 		pid_t p = fork();
 		if (p == 0)
-			_exit(work(cfg, queuefd, flush, ids, n_ids, k, workers) == 0 ? 0 : 1);
+			_exit(work(cfg, queuefd, flush, ids, n_ids, next) == 0 ? 0 : 1);
 		if (p < 0) {
 			log_event(LOG_LEVEL_ERROR, "trouble", "action", "fork", "error", strerror(errno), NULL);
 			rc = -1;
@@ -162,12 +132,11 @@ static int run_parallel(const struct config *cfg, int queuefd, bool flush, char 
 		}
 		pids[started++] = p;
 	}
+	if (started == 0 && work(cfg, queuefd, flush, ids, n_ids, next) < 0)
+		rc = -1;         /* no worker could start: do them here */
 	if (wait_workers(pids, started) < 0)
 		rc = -1;
-	/* entries of workers that could not start: do them here */
-	for (size_t k = started; k < workers && started < workers; k++)
-		if (work(cfg, queuefd, flush, ids, n_ids, k, workers) < 0)
-			rc = -1;
+	munmap(next, sizeof *next);
 	return rc;
 }
 
@@ -182,14 +151,15 @@ int run_queue(const struct config *cfg, bool flush)
 	}
 	reap_debris(queuefd);
 	size_t n_ids;
-	char **ids = list_dir(queuefd, "env", &n_ids);
+	char **ids = queue_ids(queuefd, "env", &n_ids);
 	size_t workers = cfg->max_parallel < n_ids ? cfg->max_parallel : n_ids;
 	int rc = 0;
+	atomic_size_t next = 0;
 	if (workers == 1)
-		rc = work(cfg, queuefd, flush, ids, n_ids, 0, 1);
+		rc = work(cfg, queuefd, flush, ids, n_ids, &next);
 	else if (workers > 1)
 		rc = run_parallel(cfg, queuefd, flush, ids, n_ids, workers);
-	free_names(ids, n_ids);
+	queue_ids_free(ids, n_ids);
 	close_quietly(queuefd);
 	return rc;
 }

@@ -7,10 +7,10 @@
 
 #include "dns.h"
 
-/* 127.0.0.1, ::1, or an address of one of this host's non-loopback
- * interfaces.  Other loopback addresses (127.0.0.2, ...) are not counted:
- * they are how a host runs several services, and how the tests run MX
- * hosts. */
-bool addr_is_self(const struct addr *a);
+/* 0.0.0.0/8, 127.0.0.0/8, ::, ::1, those as IPv4-mapped IPv6 addresses, or
+ * an address of one of this host's non-loopback interfaces.  loopback_mx
+ * (the allow_loopback_mx key) makes 127.0.0.2 and up other hosts: how a
+ * host runs several mail servers, and how the tests run MX hosts. */
+bool addr_is_self(const struct addr *a, bool loopback_mx);
 
 #endif

@@ -59,26 +59,6 @@ static void lower(char *dst, const char *src, size_t n)
 	dst[n] = '\0';
 }
 
-/* The user a local part delivers to: lower case, without "+detail".
- * Anything that could leave the Maildir root, or play a relay trick,
- * is refused (design.md; the syntax check already refused empty atoms,
- * leading dots, NUL and control characters). */
-static bool local_user(const struct mailbox *mb, char *user, size_t size)
-{
-	if (mb->quoted)
-		return false;
-	size_t n = strcspn(mb->local, "+");
-	if (n == 0 || n >= size)
-		return false;
-	lower(user, mb->local, n);
-	if (strcmp(user, ".") == 0 || strcmp(user, "..") == 0 || user[0] == '.')
-		return false;
-	for (const unsigned char *p = (const unsigned char *)user; *p; p++)
-		if (*p == '/' || *p == '%' || *p == '!' || *p == '@' || *p < 0x20 || *p == 0x7f)
-			return false;
-	return true;
-}
-
 static bool is_dir_at(int dirfd, const char *path)
 {
 	struct stat st;
@@ -124,7 +104,7 @@ enum target_verdict target_resolve(struct stores *st, bool may_relay,
 		return TARGET_ROUTE_DENIED;
 	if (!mb->literal && config_is_local_domain(st->cfg, mb->domain)) {
 		char user[LOCAL_PART_MAX + 1];
-		if (!local_user(mb, user, sizeof user))
+		if (!local_user(mb->local, mb->quoted, user, sizeof user))
 			return TARGET_BAD_LOCAL;
 		return local_target(st, mb->domain, user, out);
 	}

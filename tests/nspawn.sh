@@ -209,8 +209,9 @@ relay_setup() {
 		--mx-host=remote.example,mx.remote.example,10 \
 		--host-record=mx.remote.example,127.0.0.2 >"$W/dnsmasq.log" 2>&1 &
 	PIDS="$PIDS $!"
+	# the MX at 127.0.0.2 is another server, not this host (mailsock.conf(5))
 	printf '%s\n' "nameservers = 127.0.0.1" "smtp_port = 2525" "retry_min = 1s" "retry_max = 1s" \
-		>>"$W/etc/mailsock.conf"
+		"allow_loopback_mx = yes" >>"$W/etc/mailsock.conf"
 	mkdir -p "$RECV/mail/remote.example/someone/tmp" "$RECV/mail/remote.example/someone/new" \
 		"$RECV/mail/remote.example/someone/cur" "$RECV/queue" &&
 	chown -R nobody:nogroup "$RECV" && chmod 755 "$W" || exit 99

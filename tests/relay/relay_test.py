@@ -63,6 +63,7 @@ class Sink:
     """An aiosmtpd handler with failure injection by local part:
     reject*  -> 550 5.1.1 at RCPT          defer*  -> 450 once, then accepted
     tempfail* -> 451 at RCPT, always       slow mode -> DATA hangs, then 451
+    notat-NAME-* -> 451 at RCPT at the sink called NAME only
     """
 
     def __init__(self, name):
@@ -77,6 +78,7 @@ class Sink:
         self.data_delay = 0.0
         self.in_data = threading.Event()
         self.ehlos = 0
+        self.max_rcpts = None
 
     async def handle_EHLO(self, server, session, envelope, hostname, responses):
         self.ehlos += 1
@@ -89,9 +91,13 @@ class Sink:
             return "550 5.1.1 no such user here"
         if local.startswith("tempfail"):
             return "451 4.3.0 temporary trouble"
+        if local.startswith(f"notat-{self.name}-"):
+            return "451 4.3.0 not at this server"
         if local.startswith("defer") and address not in self.deferred:
             self.deferred.add(address)
             return "450 4.2.0 mailbox busy, try again later"
+        if self.max_rcpts is not None and len(envelope.rcpt_tos) >= self.max_rcpts:
+            return "452 4.5.3 too many recipients"
         envelope.rcpt_tos.append(address)
         return "250 2.1.5 OK"
 
@@ -143,6 +149,7 @@ SMTP_SINKS = {
     "sinkslow": ("127.0.0.24", ["-W", "connect:6"]),   # greeting after 6 s
     "sinkhelo": ("127.0.0.25", ["-f", "EHLO"]),         # EHLO refused: HELO
     "sinkpipe": ("127.0.0.26", []),                     # plain, with PIPELINING
+    "sink7bit": ("127.0.0.27", ["-8"]),                # no 8BITMIME
 }
 sink_dumps = {}
 
@@ -310,6 +317,7 @@ greeting_timeout = 2s
 command_timeout = 5s
 data_timeout = 10s
 log_level = debug
+allow_loopback_mx = yes
 {extra}""")
         self.log = os.path.join(self.dir, "relay.log")
         global LAST_LOG
@@ -499,6 +507,23 @@ def test_envelope_without_message(top):
     check(good and len(delivered("real")) == 1, "one delivery")
 
 
+def test_corrupt_envelope_moved(top):
+    """an unparsable envelope moves to corrupt/ with its message, logged once"""
+    c = Case(top, "corrupt")
+    qid = c.put_entry("alice@local.test", ["x@real.test"], b"Subject: x\n\nx\n")
+    c.put_entry("alice@local.test", ["y@real.test"], b"Subject: y\n\ny\n")
+    with open(os.path.join(c.queue, "env", qid), "w") as f:
+        f.write("version 1\nid " + qid + "\narrival yesterday\n")
+    c.relay()
+    c.relay()
+    check(c.entries() == [], f"no entry left: {c.entries()}")
+    check(not os.path.exists(os.path.join(c.queue, "msg", qid)), "message moved")
+    corrupt = sorted(os.listdir(os.path.join(c.queue, "corrupt")))
+    check(corrupt == [qid + ".env", qid + ".msg"], corrupt)
+    check(open(c.log).read().count("event=corrupt") == 1, "logged once")
+    check(len(delivered("real")) == 1, "the good entry delivered")
+
+
 def test_permanent_failure_dsn(top):
     """550 for one of two recipients: one DSN in the sender's Maildir"""
     c = Case(top, "permanent")
@@ -562,6 +587,7 @@ def test_null_mx(top):
     check(len(dsns) == 1, "one DSN")
     _, _, _, per_rcpt = parse_dsn(dsns[0])
     check(per_rcpt[0]["Status"] == "5.1.10", per_rcpt[0]["Status"])
+    check("Diagnostic-Code" not in per_rcpt[0], "no Diagnostic-Code: no server said it")
 
 
 def test_nxdomain(top):
@@ -594,11 +620,24 @@ def test_foreign_sender_dsn_queued(top):
     check(len(entries) == 1, f"the DSN is queued: {entries}")
     env = c.envelope(entries[0])
     check("\nsender \n" in env and "rcpt pending carol@elsewhere.test" in env, env)
+    check("\nbody 7BIT\n" in env, f"an ASCII DSN is 7BIT: {env}")
     c.relay()
     check(c.entries() == [], "DSN delivered")
     got = delivered("real")
     check(len(got) == 1 and got[0][0] in ("", "<>"), f"sent from <>: {got}")
     parse_dsn(got[0][2])
+
+
+def test_foreign_sender_dsn_8bit(top):
+    """a DSN that quotes 8-bit headers is queued as BODY=8BITMIME"""
+    c = Case(top, "foreign_dsn_8bit")
+    c.submit("carol@elsewhere.test", ["reject-z@real.test"], "Subject: caf\u00e9\n\nx\n",
+             params=" BODY=8BITMIME")
+    c.relay()
+    entries = c.entries()
+    check(len(entries) == 1, f"the DSN is queued: {entries}")
+    env = c.envelope(entries[0])
+    check("\nbody 8BITMIME\n" in env, env)
 
 
 def test_expiry_dsn(top):
@@ -610,6 +649,7 @@ def test_expiry_dsn(top):
     check(c.entries() == [], "entry removed")
     _, _, _, per_rcpt = parse_dsn(c.maildir("alice")[0])
     check(per_rcpt[0]["Status"] == "4.4.7", per_rcpt[0]["Status"])
+    check("Diagnostic-Code" not in per_rcpt[0], "no Diagnostic-Code for expiry")
     check(per_rcpt[0]["Action"] == "failed", "Action: failed")
 
 
@@ -694,6 +734,114 @@ def test_mx_on_localhost_loop(top):
     check(per_rcpt[0]["Status"] == "5.4.6", per_rcpt[0]["Status"])
 
 
+def test_mx_limits(top):
+    """a zone of many dead MX hosts: at most 5 hosts and 10 addresses tried"""
+    c = Case(top, "manymx")
+    qid = c.submit("alice@local.test", ["x@manymx.test"])
+    c.relay()
+    check(c.entries() == [qid], "deferred, not delivered by the 7th MX")
+    check(delivered("real") == [], "the 7th MX is past the limit")
+    tried = [l.split("addr=")[1].split()[0] for l in open(c.log) if "event=attempt" in l]
+    hosts = {l.split("host=")[1].split()[0] for l in open(c.log) if "event=attempt" in l}
+    check(len(tried) == 10, f"10 addresses tried: {tried}")
+    check(len(hosts) == 4, f"hosts tried: {hosts}")
+
+
+def test_self_mx_after_dns_failure(top):
+    """best MX not resolvable, next MX is us: deferred (4.4.3), no bounce"""
+    c = Case(top, "dnsfailself")
+    qid = c.submit("alice@local.test", ["x@dnsfailself.test"])
+    c.relay()
+    check(c.entries() == [qid], "entry kept")
+    check("rcpt-error 451 4.4.3 -" in c.envelope(qid), c.envelope(qid))
+    check(c.maildir("alice") == [], "no DSN")
+
+
+def test_self_address_drops_worse_mx(top):
+    """the best MX's address is this host: 5.4.6, the worse MX never used"""
+    c = Case(top, "selfaddr")
+    c.submit("alice@local.test", ["x@selfaddr.test"])
+    c.relay()
+    check(delivered("real") == [], "worse MX not used")
+    _, _, _, per_rcpt = parse_dsn(c.maildir("alice")[0])
+    check(per_rcpt[0]["Status"] == "5.4.6", per_rcpt[0]["Status"])
+
+
+def test_self_address_spellings(top):
+    """0.0.0.0, ::ffff:127.0.0.1, and 127.0.0.7 without allow_loopback_mx: this host"""
+    c = Case(top, "selfspell")
+    c.submit("alice@local.test", ["x@zeromx.test"])
+    c.submit("alice@local.test", ["y@mappedmx.test"])
+    c.relay()
+    strict = Case(top, "selfstrict", "allow_loopback_mx = no\n")
+    strict.submit("alice@local.test", ["z@real.test"])
+    strict.relay()
+    check(delivered("real") == [], "127.0.0.7 not used without allow_loopback_mx")
+    dsns = c.maildir("alice") + strict.maildir("alice")
+    check(len(dsns) == 3, f"three DSNs: {len(dsns)}")
+    for raw in dsns:
+        _, _, _, per_rcpt = parse_dsn(raw)
+        check(per_rcpt[0]["Status"] == "5.4.6", per_rcpt[0]["Status"])
+
+
+def test_unprintable_mx_name_skipped(top):
+    """an MX name with no usable text form is skipped, not taken for a null MX"""
+    c = Case(top, "badname")
+    c.submit("alice@local.test", ["x@badname.test"])
+    c.relay()
+    check(c.entries() == [], "entry removed")
+    check(len(delivered("real")) == 1, "delivered by the next MX")
+    check(c.maildir("alice") == [], "no DSN")
+
+
+def test_no_reply_to_dot_not_resent(top):
+    """no reply to the final dot: deferred, never sent to the next MX in the same run"""
+    c = Case(top, "dupmx", "data_timeout = 2s\n")
+    qid = c.submit("alice@local.test", ["x@dupmx.test"])
+    sinks["real"][0].slow = True
+    c.relay()
+    check(sinks["real"][0].in_data.is_set(), "the first MX got the data")
+    check(delivered("backup") == [], "no copy at the second MX")
+    check(c.entries() == [qid], "entry kept")
+    check("rcpt-error 451 4.4.2 mx.real.test" in c.envelope(qid), c.envelope(qid))
+
+
+def test_delivered_saved_per_transaction(top):
+    """a recipient accepted by the first MX is saved before the next MX is tried"""
+    c = Case(top, "savetx")
+    qid = c.submit("alice@local.test", ["ok@dupmx.test", "notat-real-b@dupmx.test"])
+    handler = sinks["backup"][0]
+    handler.slow = True
+    p = c.start_relay()
+    check(handler.in_data.wait(20), "relay reached DATA at the second MX")
+    p.kill()
+    p.wait()
+    env = c.envelope(qid)
+    check("rcpt delivered ok@dupmx.test" in env and "rcpt pending notat-real-b@dupmx.test" in env,
+          env)
+
+
+def test_recipients_per_transaction(top):
+    """at most 100 RCPTs per transaction; 452 too many: the rest in the next one"""
+    c = Case(top, "rcptmax")
+    many = [f"r{i}@real.test" for i in range(150)]
+    c.put_entry("alice@local.test", many, b"Subject: many\n\nx\n")
+    c.relay()
+    sizes = [len(m[1]) for m in delivered("real")]
+    check(sizes == [100, 50], f"two transactions of 100 and 50: {sizes}")
+    check(c.entries() == [], "entry removed")
+    reset_sinks()
+    sinks["real"][0].max_rcpts = 3
+    c2 = Case(top, "rcpt452")
+    c2.submit("alice@local.test", [f"s{i}@dupmx.test" for i in range(7)])
+    c2.relay()
+    sizes = [len(m[1]) for m in delivered("real")]
+    check(sizes == [3, 3, 1], f"transactions of 3, 3 and 1 at the first MX: {sizes}")
+    check(delivered("backup") == [], "452 is no reason for the next MX")
+    check(sinks["real"][0].ehlos == 1, "one connection")
+    check(c2.entries() == [], "entry removed")
+
+
 def test_tie_random(top):
     """equal preference: both hosts used over many messages, the worse never"""
     c = Case(top, "tie", "max_parallel = 1\n")
@@ -718,6 +866,19 @@ def test_overlapping_runs(top):
     rcpts = sorted(r for m in delivered("real") for r in m[1])
     check(rcpts == sorted(f"o{i}@real.test" for i in range(6)), f"exactly once each: {rcpts}")
     check(c.entries() == [], "all removed")
+
+
+def test_workers_take_entries_as_free(top):
+    """max_parallel 2, slow entries 1st and 3rd: the free worker takes the 3rd"""
+    c = Case(top, "dealing", "max_parallel = 2\n")
+    Case.counter = max(Case.counter, 1000)       # ids of one length: sorted as made
+    for domain in ("slowmx", "real", "slowmx", "real"):
+        c.put_entry("alice@local.test", [f"x@{domain}.test"], b"Subject: d\n\nd\n")
+    t = time.time()
+    c.relay()
+    took = time.time() - t
+    check(c.entries() == [] and len(delivered("real")) == 4, "all delivered")
+    check(took < 3.8, f"the two 2 s greeting timeouts ran side by side: {took:.1f}s")
 
 
 def test_sigkill_mid_delivery(top):
@@ -790,6 +951,7 @@ def test_size_limit(top):
     check(delivered("small") == [], "not sent")
     _, _, _, per_rcpt = parse_dsn(c.maildir("alice")[0])
     check(per_rcpt[0]["Status"] == "5.3.4", per_rcpt[0]["Status"])
+    check("Diagnostic-Code" not in per_rcpt[0], "no Diagnostic-Code for our SIZE verdict")
 
 
 def test_esmtp_params(top):
@@ -808,7 +970,8 @@ def test_esmtp_params(top):
     check("SMTPUTF8" in opts[("\u03b4\u03bf\u03ba@real.test",)], opts)
     _, _, _, per_rcpt = parse_dsn(c.maildir("alice")[0])
     check(per_rcpt[0]["Status"] == "5.6.7", per_rcpt[0]["Status"])
-    check(str(per_rcpt[0]["Final-Recipient"]).startswith("utf-8; "), per_rcpt[0]["Final-Recipient"])
+    check(str(per_rcpt[0]["Final-Recipient"]) == "utf-8; \\x{3B4}\\x{3BF}\\x{3BA}@small.test",
+          per_rcpt[0]["Final-Recipient"])     # RFC 6533 utf-8-addr-xtext
 
 
 def test_sink_450_deferred(top):
@@ -875,6 +1038,18 @@ def test_sink_pipelining(top):
     check(len(dumps) == 2, f"two transactions, got {len(dumps)}")
     check(sum(d.count(b"a@sinkpipe.test") + d.count(b"d@sinkpipe.test") for d in dumps) >= 2,
           "recipients in the dumps")
+
+
+def test_sink_8bit_to_7bit_server(top):
+    """BODY=8BITMIME message, server without 8BITMIME: 5.6.3, not sent 8-bit"""
+    need_smtp_sink()
+    c = Case(top, "sink7bit")
+    c.submit("alice@local.test", ["x@sink7bit.test"], "Subject: caf\u00e9\n\n\u00e9t\u00e9\n",
+             params=" BODY=8BITMIME")
+    c.relay()
+    check(sink_messages("sink7bit") == [], "nothing sent")
+    _, _, _, per_rcpt = parse_dsn(c.maildir("alice")[0])
+    check(per_rcpt[0]["Status"] == "5.6.3", per_rcpt[0]["Status"])
 
 
 def test_resolv_conf_file(top):

@@ -109,6 +109,20 @@ static void test_params(void)
 	CHECK(!param_next(&cur, c + 6, &p, &bad) && bad);
 }
 
+static void test_local_user(void)
+{
+	char u[LOCAL_PART_MAX + 1];
+
+	CHECK(local_user("Alice+Tag", false, u, sizeof u) && strcmp(u, "alice") == 0);
+	CHECK(local_user("first.last", false, u, sizeof u) && strcmp(u, "first.last") == 0);
+	CHECK(!local_user("\"alice\"", true, u, sizeof u));
+	CHECK(!local_user("+tag", false, u, sizeof u));
+	CHECK(!local_user("..", false, u, sizeof u) && !local_user(".x", false, u, sizeof u));
+	CHECK(!local_user("a/b", false, u, sizeof u) && !local_user("a%b", false, u, sizeof u));
+	CHECK(!local_user("a!b", false, u, sizeof u) && !local_user("a\tb", false, u, sizeof u));
+	CHECK(!local_user("abcdef", false, u, 4));
+}
+
 int main(void)
 {
 	test_valid_paths();
@@ -116,5 +130,6 @@ int main(void)
 	test_utf8();
 	test_domains();
 	test_params();
+	test_local_user();
 	return check_summary();
 }

@@ -79,6 +79,8 @@ static void test_relay_keys(void)
 	CHECK(set(&cfg, "nameservers = 192.0.2.1") == 0 && cfg.nameserver_port == 0);
 	CHECK(set(&cfg, "nameservers = 127.0.0.1@53 ::1@54") < 0 && strstr(err, "same port"));
 	CHECK(set(&cfg, "nameservers = ns.example.org") < 0);
+	CHECK(!cfg.allow_loopback_mx && set(&cfg, "allow_loopback_mx = yes") == 0 && cfg.allow_loopback_mx);
+	CHECK(set(&cfg, "allow_loopback_mx = maybe") < 0);
 	CHECK(set(&cfg, "nameservers = /etc/mailsock/resolv.conf") == 0 && cfg.n_nameservers == 0);
 	CHECK(strcmp(cfg.resolv_conf, "/etc/mailsock/resolv.conf") == 0);
 	CHECK(set(&cfg, "nameservers =") == 0 && cfg.resolv_conf[0] == '\0');
