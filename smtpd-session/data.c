@@ -1,6 +1,7 @@
 /* data.c - the DATA phase: a small byte state machine. */
 #include "data.h"
 
+#include <stdint.h>
 #include <string.h>
 #include <strings.h>
 
@@ -9,6 +10,19 @@ void data_init(struct data_machine *m)
 	memset(m, 0, sizeof *m);
 	m->state = DATA_BOL;     /* the DATA command line ended with CR LF */
 	m->in_headers = true;
+}
+
+/* The end of a run of ordinary octets from buf[i]: the first CR or LF, or
+ * len.  Two memchr() passes (vectorised in libc) over the line: a byte
+ * loop here cost ~9 instructions per octet, 87% of a 4 MiB session
+ * (callgrind); this is ~1. */
+static size_t ordinary_run(const char *buf, size_t i, size_t len)
+{
+	const char *cr = memchr(buf + i, '\r', len - i);
+	size_t end = cr ? (size_t)(cr - buf) : len;
+	const char *lf = memchr(buf + i, '\n', end - i);
+
+	return lf ? (size_t)(lf - buf) : end;
 }
 
 /* Stored text of the current line: remember how a header line starts. */
@@ -47,9 +61,7 @@ size_t data_feed(struct data_machine *m, const char *buf, size_t len, bool *done
 		switch (m->state) {
 		case DATA_TEXT: {
 			/* fast path: a run of ordinary octets */
-			size_t j = i;
-			while (j < len && buf[j] != '\r' && buf[j] != '\n')
-				j++;
+			size_t j = ordinary_run(buf, i, len);
 			if (j > i) {
 				text(m, buf + i, j - i, sink, ctx);
 				i = j;

@@ -608,9 +608,15 @@ static const char *command_loop(struct session *s)
 int session_run(const struct config *cfg, int in, int out)
 {
 	static struct session session;    /* large buffers: not on the stack */
+	static bool used;
 	struct session *s = &session;
 
-	memset(s, 0, sizeof *s);
+	/* Static storage starts zeroed: clearing its ~100 KiB of buffers again
+	 * cost 0.1 M instructions and a page fault per 4 KiB in every
+	 * process (one session per process; a second call still clears). */
+	if (used)
+		memset(s, 0, sizeof *s);
+	used = true;
 	s->cfg = cfg;
 	s->spool.fd = -1;
 	netio_init(&s->io, in, out, cfg->timeout);
@@ -620,7 +626,8 @@ int session_run(const struct config *cfg, int in, int out)
 	log_set_context("session", s->id);
 	log_event(LOG_LEVEL_INFO, "connect", "peer", s->peer.addr,
 	          "relay", s->peer.may_relay ? "yes" : "no", NULL);
-	s->tx.rcpts = calloc(cfg->max_recipients, sizeof *s->tx.rcpts);
+	/* only tx.rcpts[0 .. n_rcpts) is ever read: no need to clear it */
+	s->tx.rcpts = malloc(cfg->max_recipients * sizeof *s->tx.rcpts);
 	if (!s->tx.rcpts) {
 		send_line(s, "421 4.3.0 Out of memory", 23);
 		netio_flush(&s->io);
