@@ -232,6 +232,23 @@ static bool is_reply_line(const char *line)
 	       line[2] >= '0' && line[2] <= '9' && (line[3] == ' ' || line[3] == '-' || !line[3]);
 }
 
+/* The text of a reply is the text of all its lines, joined by spaces, up
+ * to 500 octets: servers put the reason in the first line and a URL in the
+ * last.  The enhanced code is the first line's (RFC 2034). */
+static void add_reply_text(struct reply *r, const char *text)
+{
+	char enh[sizeof r->enh];
+	const char *rest = take_enhanced(text, enh, sizeof enh);
+	size_t used = strlen(r->text);
+
+	if (!r->enh[0])
+		memcpy(r->enh, enh, sizeof enh);
+	if (used >= 500)
+		return;
+	snprintf(r->text + used, sizeof r->text - used, "%s%.*s", used ? " " : "",
+	         (int)(500 - used - (used ? 1 : 0)), rest);
+}
+
 static void read_reply(struct conn *c, struct reply *r, unsigned timeout)
 {
 	char line[LINE_MAX_OCTETS];
@@ -251,10 +268,9 @@ static void read_reply(struct conn *c, struct reply *r, unsigned timeout)
 		const char *text = line[3] ? line + 4 : "";
 		if (r->n_lines < sizeof r->lines / sizeof r->lines[0])
 			snprintf(r->lines[r->n_lines++], sizeof r->lines[0], "%.79s", text);
+		add_reply_text(r, text);
 		if (line[3] != '-') {
 			r->code = atoi(line);
-			snprintf(r->text, sizeof r->text, "%.500s",
-			         take_enhanced(text, r->enh, sizeof r->enh));
 			if (r->code == 421)      /* the server is closing: no more commands */
 				broken(c, "the server closed the session (421)");
 			return;

@@ -21,7 +21,7 @@ struct conn {
 struct reply {
 	int code;            /* 0 when none could be read */
 	char enh[16];        /* "" when the server gave none */
-	char text[512];      /* the text of the last line, or of the trouble */
+	char text[512];      /* the lines' text joined (500 octets at most), or the trouble */
 	char lines[32][80];  /* the first 79 octets of each line (EHLO keywords) */
 	size_t n_lines;
 };

@@ -62,6 +62,7 @@ def sh(*args):
 class Sink:
     """An aiosmtpd handler with failure injection by local part:
     reject*  -> 550 5.1.1 at RCPT          defer*  -> 450 once, then accepted
+    multiline* -> a two-line 550 5.1.1 at RCPT (reason first, URL last)
     tempfail* -> 451 at RCPT, always       slow mode -> DATA hangs, then 451
     notat-NAME-* -> 451 at RCPT at the sink called NAME only
     """
@@ -89,6 +90,9 @@ class Sink:
         local = address.split("@")[0]
         if local.startswith("reject"):
             return "550 5.1.1 no such user here"
+        if local.startswith("multiline"):
+            return ("550-5.1.1 The account you tried to reach does not exist.\r\n"
+                    "550 5.1.1 https://help.real.test/bounce")
         if local.startswith("tempfail"):
             return "451 4.3.0 temporary trouble"
         if local.startswith(f"notat-{self.name}-"):
@@ -547,6 +551,19 @@ def test_permanent_failure_dsn(top):
     check("550" in b["Diagnostic-Code"], "Diagnostic-Code")
     check("Message-ID: <doomed@local.test>" in parts[2].get_content(), "original headers")
     check(qid in parts[0].get_content(), "human part names the queue id")
+
+
+def test_multiline_reply_diagnostic(top):
+    """a two-line 550: the DSN's Diagnostic-Code keeps the reason, not only the URL"""
+    c = Case(top, "multiline")
+    c.submit("alice@local.test", ["multiline-x@real.test"])
+    c.relay()
+    dsns = c.maildir("alice")
+    check(len(dsns) == 1, f"one DSN, got {len(dsns)}")
+    _, _, _, per_rcpt = parse_dsn(dsns[0])
+    diag = per_rcpt[0]["Diagnostic-Code"] if per_rcpt else ""
+    check("does not exist" in diag and "https://help.real.test/bounce" in diag, diag)
+    check(per_rcpt and per_rcpt[0]["Status"] == "5.1.1", "Status from the first line")
 
 
 def test_dsn_unknown_local_sender(top):
