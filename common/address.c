@@ -331,3 +331,11 @@ bool local_user(const char *local, bool quoted, char *user, size_t size)
 			return false;
 	return true;
 }
+
+bool string_is_ascii(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s >= 0x80)
+			return false;
+	return true;
+}

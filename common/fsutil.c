@@ -44,6 +44,13 @@ int fsync_dir_at(int dirfd, const char *path)
 	return rc;
 }
 
+bool is_dir_at(int dirfd, const char *path)
+{
+	struct stat st;
+
+	return fstatat(dirfd, path, &st, 0) == 0 && S_ISDIR(st.st_mode);
+}
+
 int mkdir_at(int dirfd, const char *path, mode_t mode)
 {
 	if (mkdirat(dirfd, path, mode) == 0 || errno == EEXIST)

@@ -15,6 +15,9 @@ ssize_t read_retry(int fd, void *buf, size_t len);
 /* fsync the directory dirfd/path (path may be "." ). 0 or -1 (errno). */
 int fsync_dir_at(int dirfd, const char *path);
 
+/* Is dirfd/path a directory (following symbolic links)? */
+bool is_dir_at(int dirfd, const char *path);
+
 /* mkdir dirfd/path with mode; an existing directory is success. */
 int mkdir_at(int dirfd, const char *path, mode_t mode);
 

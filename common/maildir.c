@@ -19,13 +19,6 @@ void unique_id(char *buf, size_t size)
 	         (long)getpid(), ++counter);
 }
 
-static bool is_dir_at(int dirfd, const char *path)
-{
-	struct stat st;
-
-	return fstatat(dirfd, path, &st, 0) == 0 && S_ISDIR(st.st_mode);
-}
-
 bool maildir_exists(int rootfd, const char *dir)
 {
 	static const char *const subdirs[] = { "tmp", "new", "cur" };

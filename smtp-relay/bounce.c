@@ -43,14 +43,6 @@ static void put_human_part(FILE *f, const struct config *cfg, const struct envel
 	fputc('\n', f);
 }
 
-static bool is_ascii(const char *s)
-{
-	for (; *s; s++)
-		if ((unsigned char)*s >= 0x80)
-			return false;
-	return true;
-}
-
 /* One UTF-8 character at p: its code point and length; a byte that starts
  * no valid sequence stands for itself. */
 static size_t utf8_char(const unsigned char *p, unsigned *cp)
@@ -79,7 +71,7 @@ static size_t utf8_char(const unsigned char *p, unsigned *cp)
  * QCHAR as \x{HEX}. */
 static void put_final_recipient(FILE *f, const char *address)
 {
-	if (is_ascii(address)) {
+	if (string_is_ascii(address)) {
 		fprintf(f, "Final-Recipient: rfc822; %s\n", address);
 		return;
 	}
@@ -248,7 +240,7 @@ static int deliver_queue(const struct config *cfg, int queuefd, const char *path
 {
 	char msg[UNIQUE_ID_MAX + 8];
 	struct envelope dsn = { .arrival = time(NULL), .body_8bit = file_is_8bit(fd),
-	                        .smtputf8 = !is_ascii(sender) };
+	                        .smtputf8 = !string_is_ascii(sender) };
 
 	snprintf(msg, sizeof msg, "msg/%s", id);
 	if (linkat(queuefd, path, queuefd, msg, 0) < 0 || fsync_dir_at(queuefd, "msg") < 0)

@@ -9,6 +9,7 @@
  * destination, and stays deferred when they are all used up -- except after
  * the whole message went out unanswered (hold()). */
 #include "client.h"
+#include "address.h"
 #include "conn.h"
 #include "log.h"
 #include "wire.h"
@@ -151,20 +152,12 @@ static int hello(struct peer *p, struct reply *rep)
 	return rep->code >= 200 && rep->code < 300 ? 0 : -1;
 }
 
-static bool is_ascii(const char *s)
-{
-	for (; *s; s++)
-		if ((unsigned char)*s >= 0x80)
-			return false;
-	return true;
-}
-
 static bool needs_utf8(const struct message *msg, const struct job_rcpt *rcpts, size_t n)
 {
-	if (!is_ascii(msg->sender))
+	if (!string_is_ascii(msg->sender))
 		return true;
 	for (size_t i = 0; i < n; i++)
-		if (open_rcpt(&rcpts[i]) && !is_ascii(rcpts[i].address))
+		if (open_rcpt(&rcpts[i]) && !string_is_ascii(rcpts[i].address))
 			return true;
 	return false;
 }

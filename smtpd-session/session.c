@@ -171,14 +171,6 @@ static const char *after_keyword(const char *arg, const char *keyword)
 	return arg;
 }
 
-static bool is_ascii(const char *s)
-{
-	for (; *s; s++)
-		if ((unsigned char)*s >= 0x80)
-			return false;
-	return true;
-}
-
 static bool parse_size(const struct param *p, uint64_t *size)
 {
 	uint64_t n = 0;
@@ -277,7 +269,7 @@ static void cmd_mail(struct session *s, const char *arg)
 	}
 	if (st == ADDR_OK)
 		mailbox_format(&mb, s->tx.sender, sizeof s->tx.sender);
-	if (!s->tx.smtputf8 && !is_ascii(s->tx.sender)) {
+	if (!s->tx.smtputf8 && !string_is_ascii(s->tx.sender)) {
 		reply(s, 553, "5.6.7", "Non-ASCII sender needs SMTPUTF8");
 		transaction_reset(s);
 		return;

@@ -1,5 +1,6 @@
 /* target.c - where a recipient's copy goes. */
 #include "target.h"
+#include "fsutil.h"
 #include "log.h"
 #include "maildir.h"
 #include "queue.h"
@@ -57,13 +58,6 @@ static void lower(char *dst, const char *src, size_t n)
 		dst[i] = (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c;
 	}
 	dst[n] = '\0';
-}
-
-static bool is_dir_at(int dirfd, const char *path)
-{
-	struct stat st;
-
-	return fstatat(dirfd, path, &st, 0) == 0 && S_ISDIR(st.st_mode);
 }
 
 static enum target_verdict local_target(struct stores *st, const char *domain,
