@@ -15,6 +15,9 @@ PORT=$(free_port)
 maildir_bob
 chown -R nobody:nogroup "$W/mail" "$W/queue" || exit 99
 chmod 755 "$W"
+# xinetd execs the server as the service's user: nobody cannot reach a build
+# tree under a mode-0700 home (a clone in /root), so it runs a copy in $W.
+cp "$B/smtpd-session/smtpd-session" "$W/smtpd-session" || exit 99
 printf 'hostname = mx.example.test\ndomains = example.test\nmail_root = %s\nqueue_dir = %s\n' \
 	"$W/mail" "$W/queue" >"$W/mailsock.conf"
 
@@ -22,7 +25,7 @@ printf 'hostname = mx.example.test\ndomains = example.test\nmail_root = %s\nqueu
 start_xinetd() {
 	sed -e "s|^\\([[:space:]]*port[[:space:]]*=\\).*|\\1 $PORT|" \
 	    -e "s|^\\([[:space:]]*user[[:space:]]*=\\).*|\\1 $1|" \
-	    -e "s|^\\([[:space:]]*server[[:space:]]*=\\).*|\\1 $B/smtpd-session/smtpd-session\\
+	    -e "s|^\\([[:space:]]*server[[:space:]]*=\\).*|\\1 $W/smtpd-session\\
 	server_args	= -c $W/mailsock.conf\\
 	bind		= 127.0.0.1|" \
 	    "$B/units/xinetd.smtp" >"$W/xinetd.conf" || exit 99
