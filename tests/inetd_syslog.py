@@ -3,7 +3,8 @@
 never onto the client's connection (README "When it fails").
 
 xinetd hands a session the connection as stdin, stdout *and* stderr, so a
-log written to stderr would reach the client.  Run by tests/syslog.sh inside
+log written to stderr would reach the client (systemd-socket-activate
+--inetd leaves stderr alone: only a real inetd puts the socket there).  Run by tests/syslog.sh inside
 a private mount and network namespace (`unshare --mount --net`): it puts a
 tmpfs on /dev (the devices the programs need bound back in), binds its own
 Unix datagram socket at /dev/log, runs the shipped xinetd example on
