@@ -39,21 +39,6 @@ static size_t utf8_sequence(const unsigned char *s, size_t len)
 	return need;
 }
 
-bool utf8_is_valid(const char *s, size_t len)
-{
-	const unsigned char *p = (const unsigned char *)s;
-
-	for (size_t i = 0; i < len;) {
-		if (p[i] < 0x20 || p[i] == 0x7f)
-			return false;
-		size_t n = utf8_sequence(p + i, len - i);
-		if (n == 0)
-			return false;
-		i += n;
-	}
-	return true;
-}
-
 /* Length of one character usable in an atom or label at s: ASCII by the
  * predicate, or a UTF-8 sequence when allowed.  0 if none. */
 static size_t word_char(const char *s, size_t len, bool allow_utf8, bool (*ascii)(unsigned char))

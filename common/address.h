@@ -61,7 +61,4 @@ bool local_user(const char *local, bool quoted, char *user, size_t size);
 /* Does the string hold only ASCII octets? */
 bool string_is_ascii(const char *s);
 
-/* Is s (len) well-formed UTF-8 with no control characters? */
-bool utf8_is_valid(const char *s, size_t len);
-
 #endif

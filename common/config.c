@@ -1,31 +1,113 @@
 /* config.c - mailsock.conf: one "key = value" file for both programs.
  *
- * Each key is one row of a table: its name, how to parse its value, and
- * where the value goes.  An unknown key or a bad value is an error that
- * names the file, the line and the key. */
+ * Each key is one row of keys[]: its name, the kind of its value, the field
+ * of struct config it fills, its bounds and its default.  A new key of a
+ * known kind is one row; a value with a syntax of its own (a list of
+ * domains, networks or nameservers, a host and port) has its parser named
+ * in its row.  An unknown key or a bad value is an error that names the
+ * file, the line and the key. */
 #include "config.h"
 #include "address.h"
 #include "fsutil.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
 
-typedef const char *(*parse_fn)(struct config *cfg, const char *value);
-
-struct key {
-	const char *name;
-	parse_fn parse;
+/* The kinds of value a key may take.  A number is decimal digits with one
+ * of its kind's unit suffixes, within the row's bounds. */
+enum kind {
+	KIND_COUNT,      /* unsigned: a plain number */
+	KIND_SECONDS,    /* unsigned: a number with s, m, h or d */
+	KIND_BYTES,      /* uint64_t: a number with K, M or G (powers of 1024) */
+	KIND_PATH,       /* char[]: an absolute path */
+	KIND_YES_NO,     /* bool */
+	KIND_OWN,        /* the row's parse function */
 };
 
-/* An unsigned decimal number with an optional unit suffix. */
-static const char *parse_number(const char *value, const char *units,
-                                const uint64_t *factors, uint64_t *out)
+typedef const char *parse_fn(struct config *cfg, const char *value);
+
+/* One key.  config_init sets def_number into the field of a number or
+ * yes/no key, and gives def_text to a path or KIND_OWN key as if read from
+ * the file (NULL: the field stays zero, or config_init or config_finish
+ * fills it). */
+struct key {
+	const char *name;
+	size_t offset, size;            /* the field in struct config */
+	enum kind kind;
+	uint64_t min, max;              /* numbers: the accepted range */
+	uint64_t def_number;
+	const char *def_text;
+	parse_fn *parse;                /* KIND_OWN */
+};
+
+/* A row of keys[] per kind; the key is named as its field in struct
+ * config.  A field of a type other than the one its kind stores is a
+ * compile error. */
+#define FIELD(type, name) #name, \
+	_Generic(((struct config *)0)->name, type: offsetof(struct config, name)), \
+	sizeof ((struct config *)0)->name
+#define COUNT(name, min, max, def)   { FIELD(unsigned, name), KIND_COUNT, min, max, def, NULL, NULL }
+#define SECONDS(name, min, max, def) { FIELD(unsigned, name), KIND_SECONDS, min, max, def, NULL, NULL }
+#define BYTES(name, min, max, def)   { FIELD(uint64_t, name), KIND_BYTES, min, max, def, NULL, NULL }
+#define PATH(name, def)              { FIELD(char *, name), KIND_PATH, 0, 0, 0, def, NULL }
+#define YES_NO(name, def)            { FIELD(bool, name), KIND_YES_NO, 0, 1, def, NULL, NULL }
+#define OWN(name, parse, def) \
+	{ #name, offsetof(struct config, name), sizeof ((struct config *)0)->name, \
+	  KIND_OWN, 0, 0, 0, def, parse }
+
+#define DAY (24u * 3600u)
+
+/* A plain number in [min, max], as ports are (not a key of its own). */
+static const struct key port_number = { "port", 0, 0, KIND_COUNT, 1, 65535, 0, NULL, NULL };
+
+/* "n" with the largest of the units d, h, m, s that divides it. */
+static void format_seconds(char *buf, size_t size, uint64_t n)
 {
+	static const struct { unsigned factor; char unit; } units[] = {
+		{ DAY, 'd' }, { 3600, 'h' }, { 60, 'm' }, { 1, 's' },
+	};
+	size_t i = 0;
+
+	while (n % units[i].factor != 0)
+		i++;
+	snprintf(buf, size, "%" PRIu64 "%c", n / units[i].factor, units[i].unit);
+}
+
+/* Why a number is refused: the row's range in the row's units.  The text
+ * lives in a static buffer until the next call. */
+static const char *out_of_range(const struct key *k)
+{
+	static char why[80];
+	char min[24], max[24];
+
+	if (k->kind == KIND_SECONDS) {
+		format_seconds(min, sizeof min, k->min);
+		format_seconds(max, sizeof max, k->max);
+	} else {
+		snprintf(min, sizeof min, "%" PRIu64, k->min);
+		snprintf(max, sizeof max, "%" PRIu64, k->max);
+	}
+	if (k->max == UINT64_MAX)
+		snprintf(why, sizeof why, "must be at least %s", min);
+	else
+		snprintf(why, sizeof why, "must be between %s and %s", min, max);
+	return why;
+}
+
+/* An unsigned decimal number with a unit suffix of the row's kind, within
+ * the row's bounds. */
+static const char *parse_number(const struct key *k, const char *value, uint64_t *out)
+{
+	static const uint64_t seconds[] = { 1, 60, 3600, DAY };
+	static const uint64_t bytes[] = { 1024, 1024 * 1024, 1024 * 1024 * 1024 };
+	const char *units = k->kind == KIND_SECONDS ? "smhd" : k->kind == KIND_BYTES ? "KMG" : "";
+	const uint64_t *factors = k->kind == KIND_SECONDS ? seconds : bytes;
 	char *end;
 
 	if (*value < '0' || *value > '9')
@@ -36,45 +118,17 @@ static const char *parse_number(const char *value, const char *units,
 		return "number too large";
 	uint64_t factor = 1;
 	if (*end != '\0') {
-		const char *u = units ? strchr(units, *end) : NULL;
-		if (!u || *end == '\0' || end[1] != '\0')
+		const char *u = strchr(units, *end);
+		if (!u || end[1] != '\0')
 			return "bad number or unit";
 		factor = factors[u - units];
 	}
-	if (factor != 0 && n > UINT64_MAX / factor)
+	if (n > UINT64_MAX / factor)
 		return "number too large";
-	*out = (uint64_t)n * factor;
-	return NULL;
-}
-
-static const char *parse_uint(const char *value, unsigned min, unsigned max, unsigned *out)
-{
-	uint64_t n;
-	const char *why = parse_number(value, NULL, NULL, &n);
-
-	if (why)
-		return why;
-	static char why_range[64];
-	if (n < min || n > max) {
-		snprintf(why_range, sizeof why_range, "must be between %u and %u", min, max);
-		return why_range;
-	}
-	*out = (unsigned)n;
-	return NULL;
-}
-
-/* Seconds, with optional s, m, h or d. */
-static const char *parse_duration(const char *value, unsigned *out)
-{
-	static const uint64_t factors[] = { 1, 60, 3600, 86400 };
-	uint64_t n;
-	const char *why = parse_number(value, "smhd", factors, &n);
-
-	if (why)
-		return why;
-	if (n == 0 || n > 365u * 86400u)
-		return "must be between 1s and 365d";
-	*out = (unsigned)n;
+	n *= factor;
+	if (n < k->min || n > k->max)
+		return out_of_range(k);
+	*out = (uint64_t)n;
 	return NULL;
 }
 
@@ -111,23 +165,13 @@ static const char *parse_domains(struct config *cfg, const char *value)
 	return NULL;
 }
 
-static const char *parse_path(char *dst, const char *value)
+static const char *parse_path(char *dst, size_t size, const char *value)
 {
 	if (value[0] != '/')
 		return "must be an absolute path";
-	if (!string_copy(dst, CONFIG_PATH_MAX, value))
+	if (!string_copy(dst, size, value))
 		return "path too long";
 	return NULL;
-}
-
-static const char *parse_mail_root(struct config *cfg, const char *value)
-{
-	return parse_path(cfg->mail_root, value);
-}
-
-static const char *parse_queue_dir(struct config *cfg, const char *value)
-{
-	return parse_path(cfg->queue_dir, value);
 }
 
 static const char *parse_relay_networks(struct config *cfg, const char *value)
@@ -149,35 +193,6 @@ static const char *parse_relay_networks(struct config *cfg, const char *value)
 	return NULL;
 }
 
-static const char *parse_max_message_size(struct config *cfg, const char *value)
-{
-	static const uint64_t factors[] = { 1024, 1024 * 1024, 1024 * 1024 * 1024 };
-	uint64_t n;
-	const char *why = parse_number(value, "KMG", factors, &n);
-
-	if (why)
-		return why;
-	if (n < 1024)
-		return "must be at least 1024";
-	cfg->max_message_size = n;
-	return NULL;
-}
-
-static const char *parse_max_recipients(struct config *cfg, const char *value)
-{
-	return parse_uint(value, 100, 100000, &cfg->max_recipients);
-}
-
-static const char *parse_timeout(struct config *cfg, const char *value)
-{
-	return parse_duration(value, &cfg->timeout);
-}
-
-static const char *parse_max_errors(struct config *cfg, const char *value)
-{
-	return parse_uint(value, 10, 100000, &cfg->max_errors);
-}
-
 static const char *parse_log_level(struct config *cfg, const char *value)
 {
 	static const char *const names[] = { "error", "info", "debug" };
@@ -192,9 +207,15 @@ static const char *parse_log_level(struct config *cfg, const char *value)
 
 /* ---- smtp-relay keys ---------------------------------------------------- */
 
+/* A port number, 1 to 65535. */
 static const char *parse_port(const char *value, unsigned *out)
 {
-	return parse_uint(value, 1, 65535, out);
+	uint64_t n;
+	const char *why = parse_number(&port_number, value, &n);
+
+	if (!why)
+		*out = (unsigned)n;
+	return why;
 }
 
 static bool is_ip_address(const char *s)
@@ -238,7 +259,7 @@ static const char *parse_nameservers(struct config *cfg, const char *value)
 	cfg->nameserver_port = 0;
 	cfg->resolv_conf[0] = '\0';
 	if (*p == '/')
-		return parse_path(cfg->resolv_conf, p);
+		return parse_path(cfg->resolv_conf, sizeof cfg->resolv_conf, p);
 	while (*p) {
 		size_t len = strcspn(p, " \t");
 		unsigned port;
@@ -254,11 +275,6 @@ static const char *parse_nameservers(struct config *cfg, const char *value)
 		p += strspn(p, " \t");
 	}
 	return NULL;     /* empty: from /etc/resolv.conf */
-}
-
-static const char *parse_smtp_port(struct config *cfg, const char *value)
-{
-	return parse_port(value, &cfg->smtp_port);
 }
 
 /* "HOST", "HOST:PORT", "[ADDR]" or "[ADDR]:PORT" (ADDR IPv4 or IPv6). */
@@ -298,21 +314,6 @@ static const char *parse_smarthost(struct config *cfg, const char *value)
 	return NULL;
 }
 
-static const char *parse_queue_lifetime(struct config *cfg, const char *value)
-{
-	return parse_duration(value, &cfg->queue_lifetime);
-}
-
-static const char *parse_retry_min(struct config *cfg, const char *value)
-{
-	return parse_duration(value, &cfg->retry_min);
-}
-
-static const char *parse_retry_max(struct config *cfg, const char *value)
-{
-	return parse_duration(value, &cfg->retry_max);
-}
-
 static const char *parse_bounce_sender(struct config *cfg, const char *value)
 {
 	const char *at = strrchr(value, '@');
@@ -323,42 +324,6 @@ static const char *parse_bounce_sender(struct config *cfg, const char *value)
 		return "expected local@domain";
 	if (!string_copy(cfg->bounce_sender, sizeof cfg->bounce_sender, value))
 		return "address too long";
-	return NULL;
-}
-
-static const char *parse_max_parallel(struct config *cfg, const char *value)
-{
-	return parse_uint(value, 1, 64, &cfg->max_parallel);
-}
-
-static const char *parse_connect_timeout(struct config *cfg, const char *value)
-{
-	return parse_duration(value, &cfg->connect_timeout);
-}
-
-static const char *parse_greeting_timeout(struct config *cfg, const char *value)
-{
-	return parse_duration(value, &cfg->greeting_timeout);
-}
-
-static const char *parse_command_timeout(struct config *cfg, const char *value)
-{
-	return parse_duration(value, &cfg->command_timeout);
-}
-
-static const char *parse_data_timeout(struct config *cfg, const char *value)
-{
-	return parse_duration(value, &cfg->data_timeout);
-}
-
-static const char *parse_allow_loopback_mx(struct config *cfg, const char *value)
-{
-	if (strcmp(value, "yes") == 0)
-		cfg->allow_loopback_mx = true;
-	else if (strcmp(value, "no") == 0)
-		cfg->allow_loopback_mx = false;
-	else
-		return "expected yes or no";
 	return NULL;
 }
 
@@ -382,70 +347,96 @@ static const char *parse_user(struct config *cfg, const char *value)
 	return NULL;
 }
 
-static const char *parse_max_connections(struct config *cfg, const char *value)
-{
-	return parse_uint(value, 1, 100000, &cfg->max_connections);
-}
-
-static const char *parse_max_connections_per_source(struct config *cfg, const char *value)
-{
-	return parse_uint(value, 1, 100000, &cfg->max_connections_per_source);
-}
-
+/* Every key.  Defaults that depend on the machine or on other keys:
+ * hostname (the host's name: config_init), domains (the hostname) and
+ * bounce_sender (MAILER-DAEMON@hostname): config_finish. */
 static const struct key keys[] = {
-	{ "hostname", parse_hostname },
-	{ "domains", parse_domains },
-	{ "mail_root", parse_mail_root },
-	{ "queue_dir", parse_queue_dir },
-	{ "relay_networks", parse_relay_networks },
-	{ "max_message_size", parse_max_message_size },
-	{ "max_recipients", parse_max_recipients },
-	{ "timeout", parse_timeout },
-	{ "max_errors", parse_max_errors },
-	{ "log_level", parse_log_level },
-	{ "nameservers", parse_nameservers },
-	{ "smtp_port", parse_smtp_port },
-	{ "smarthost", parse_smarthost },
-	{ "queue_lifetime", parse_queue_lifetime },
-	{ "retry_min", parse_retry_min },
-	{ "retry_max", parse_retry_max },
-	{ "bounce_sender", parse_bounce_sender },
-	{ "max_parallel", parse_max_parallel },
-	{ "connect_timeout", parse_connect_timeout },
-	{ "greeting_timeout", parse_greeting_timeout },
-	{ "command_timeout", parse_command_timeout },
-	{ "data_timeout", parse_data_timeout },
-	{ "allow_loopback_mx", parse_allow_loopback_mx },
-	{ "user", parse_user },
-	{ "max_connections", parse_max_connections },
-	{ "max_connections_per_source", parse_max_connections_per_source },
+	OWN(hostname, parse_hostname, NULL),
+	OWN(domains, parse_domains, NULL),
+	PATH(mail_root, "/var/mail/mailsock"),
+	PATH(queue_dir, "/var/spool/mailsock"),
+	OWN(relay_networks, parse_relay_networks, "127.0.0.0/8 ::1/128"),
+	BYTES(max_message_size, 1024, UINT64_MAX, 33554432),
+	COUNT(max_recipients, 100, 100000, 100),
+	SECONDS(timeout, 1, 365 * DAY, 300),
+	COUNT(max_errors, 10, 100000, 20),
+	OWN(log_level, parse_log_level, "info"),
+	OWN(user, parse_user, NULL),
+	COUNT(max_connections, 1, 100000, 200),
+	COUNT(max_connections_per_source, 1, 100000, 20),
+	/* smtp-relay */
+	OWN(nameservers, parse_nameservers, NULL),
+	COUNT(smtp_port, 1, 65535, 25),
+	OWN(smarthost, parse_smarthost, NULL),
+	SECONDS(queue_lifetime, 1, 365 * DAY, 5 * DAY),    /* RFC 5321 4.5.4.1: 4-5 days */
+	SECONDS(retry_min, 1, 365 * DAY, 300),
+	SECONDS(retry_max, 1, 365 * DAY, 4 * 3600),
+	OWN(bounce_sender, parse_bounce_sender, NULL),
+	COUNT(max_parallel, 1, 64, 4),
+	SECONDS(connect_timeout, 1, 365 * DAY, 30),
+	SECONDS(greeting_timeout, 1, 365 * DAY, 300),       /* RFC 5321 4.5.3.2.1 */
+	SECONDS(command_timeout, 1, 365 * DAY, 300),        /* 4.5.3.2.2-3: MAIL, RCPT */
+	SECONDS(data_timeout, 1, 365 * DAY, 600),           /* 4.5.3.2.6: the final "." */
+	YES_NO(allow_loopback_mx, false),
 };
+
+/* Put value (already checked) into k's field of cfg. */
+static void store_number(struct config *cfg, const struct key *k, uint64_t value)
+{
+	char *field = (char *)cfg + k->offset;
+
+	if (k->kind == KIND_BYTES) {
+		memcpy(field, &value, sizeof value);
+	} else if (k->kind == KIND_YES_NO) {
+		bool b = value != 0;
+		memcpy(field, &b, sizeof b);
+	} else {
+		unsigned u = (unsigned)value;
+		memcpy(field, &u, sizeof u);
+	}
+}
+
+/* Parse value into k's field of cfg: NULL, or why not. */
+static const char *set_key(struct config *cfg, const struct key *k, const char *value)
+{
+	uint64_t n;
+	const char *why;
+
+	switch (k->kind) {
+	case KIND_PATH:
+		return parse_path((char *)cfg + k->offset, k->size, value);
+	case KIND_YES_NO:
+		if (strcmp(value, "yes") != 0 && strcmp(value, "no") != 0)
+			return "expected yes or no";
+		store_number(cfg, k, value[0] == 'y');
+		return NULL;
+	case KIND_OWN:
+		return k->parse(cfg, value);
+	case KIND_COUNT:
+	case KIND_SECONDS:
+	case KIND_BYTES:
+		break;
+	}
+	why = parse_number(k, value, &n);
+	if (!why)
+		store_number(cfg, k, n);
+	return why;
+}
 
 void config_init(struct config *cfg)
 {
 	memset(cfg, 0, sizeof *cfg);
+	for (const struct key *k = keys; k < keys + sizeof keys / sizeof keys[0]; k++) {
+		if (k->kind == KIND_PATH || k->kind == KIND_OWN) {
+			if (k->def_text)
+				set_key(cfg, k, k->def_text);
+		} else {
+			store_number(cfg, k, k->def_number);
+		}
+	}
 	if (gethostname(cfg->hostname, sizeof cfg->hostname - 1) < 0 ||
 	    !domain_is_valid(cfg->hostname, strlen(cfg->hostname), false))
 		string_copy(cfg->hostname, sizeof cfg->hostname, "localhost");
-	string_copy(cfg->mail_root, sizeof cfg->mail_root, "/var/mail/mailsock");
-	string_copy(cfg->queue_dir, sizeof cfg->queue_dir, "/var/spool/mailsock");
-	parse_relay_networks(cfg, "127.0.0.0/8 ::1/128");
-	cfg->max_message_size = 33554432;
-	cfg->max_recipients = 100;
-	cfg->timeout = 300;
-	cfg->max_errors = 20;
-	cfg->log_level = LOG_LEVEL_INFO;
-	cfg->smtp_port = 25;
-	cfg->queue_lifetime = 5 * 86400;        /* RFC 5321 4.5.4.1: 4-5 days */
-	cfg->retry_min = 300;
-	cfg->retry_max = 4 * 3600;
-	cfg->max_parallel = 4;
-	cfg->connect_timeout = 30;
-	cfg->greeting_timeout = 300;            /* RFC 5321 4.5.3.2.1 */
-	cfg->command_timeout = 300;             /* 4.5.3.2.2-3: MAIL, RCPT */
-	cfg->data_timeout = 600;                /* 4.5.3.2.6: the final "." */
-	cfg->max_connections = 200;
-	cfg->max_connections_per_source = 20;
 }
 
 void config_finish(struct config *cfg)
@@ -472,42 +463,54 @@ static char *trim(char *s)
 	return s;
 }
 
+/* The start of every message about a line: "FILE:LINE", or origin alone
+ * for a -o option (line 0). */
+static const char *where(char *buf, size_t size, const char *origin, unsigned line)
+{
+	if (line > 0)
+		snprintf(buf, size, "%s:%u", origin, line);
+	else
+		snprintf(buf, size, "%s", origin);
+	return buf;
+}
+
+static const struct key *find_key(const char *name)
+{
+	for (const struct key *k = keys; k < keys + sizeof keys / sizeof keys[0]; k++)
+		if (strcmp(name, k->name) == 0)
+			return k;
+	return NULL;
+}
+
 int config_set(struct config *cfg, const char *key_value, const char *origin,
                unsigned line, char *err, size_t errlen)
 {
 	char buf[4096];
-	char where[CONFIG_PATH_MAX + 32];
-
-	if (line > 0)
-		snprintf(where, sizeof where, "%s:%u", origin, line);
-	else
-		snprintf(where, sizeof where, "%s", origin);
+	char at[CONFIG_PATH_MAX + 32];
 
 	if (!string_copy(buf, sizeof buf, key_value)) {
-		snprintf(err, errlen, "%s: line too long", where);
+		snprintf(err, errlen, "%s: line too long", where(at, sizeof at, origin, line));
 		return -1;
 	}
 	char *eq = strchr(buf, '=');
 	if (!eq) {
-		snprintf(err, errlen, "%s: expected \"key = value\"", where);
+		snprintf(err, errlen, "%s: expected \"key = value\"", where(at, sizeof at, origin, line));
 		return -1;
 	}
 	*eq = '\0';
 	char *key = trim(buf);
 	char *value = trim(eq + 1);
-
-	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
-		if (strcmp(key, keys[i].name) != 0)
-			continue;
-		const char *why = keys[i].parse(cfg, value);
-		if (why) {
-			snprintf(err, errlen, "%s: %s: %s", where, key, why);
-			return -1;
-		}
-		return 0;
+	const struct key *k = find_key(key);
+	if (!k) {
+		snprintf(err, errlen, "%s: unknown key \"%.64s\"", where(at, sizeof at, origin, line), key);
+		return -1;
 	}
-	snprintf(err, errlen, "%s: unknown key \"%.64s\"", where, key);
-	return -1;
+	const char *why = set_key(cfg, k, value);
+	if (why) {
+		snprintf(err, errlen, "%s: %s: %s", where(at, sizeof at, origin, line), key, why);
+		return -1;
+	}
+	return 0;
 }
 
 int config_load_file(struct config *cfg, const char *path, bool must_exist,

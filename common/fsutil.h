@@ -9,9 +9,6 @@
 /* Write all of buf; retries on EINTR and short writes. 0 or -1 (errno). */
 int write_all(int fd, const void *buf, size_t len);
 
-/* read(2) that retries on EINTR. */
-ssize_t read_retry(int fd, void *buf, size_t len);
-
 /* fsync the directory dirfd/path (path may be "." ). 0 or -1 (errno). */
 int fsync_dir_at(int dirfd, const char *path);
 

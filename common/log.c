@@ -86,11 +86,6 @@ void log_set_context(const char *key, const char *value)
 	copy_bounded(logger.context_value, sizeof logger.context_value, value);
 }
 
-bool log_enabled(enum log_level level)
-{
-	return level <= logger.level;
-}
-
 struct line {
 	char buf[LINE_MAX_OCTETS];
 	size_t len;
@@ -217,7 +212,7 @@ void log_event(enum log_level level, const char *event, ...)
 	struct line line = { .len = 0 };
 	va_list ap;
 
-	if (!log_enabled(level))
+	if (level > logger.level)
 		return;
 	fields.n = 0;
 	if (logger.context_key[0]) {

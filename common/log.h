@@ -17,8 +17,6 @@ void log_init(const char *program, enum log_level level);
 /* A key=value pair that starts every later line, e.g. the session id. */
 void log_set_context(const char *key, const char *value);
 
-bool log_enabled(enum log_level level);
-
 /* log_event(LOG_LEVEL_INFO, "rcpt", "to", addr, "result", "accepted", NULL):
  * the event name, then key and value strings, NULL-terminated.  Values are
  * escaped: control characters and non-ASCII octets never reach the log raw. */

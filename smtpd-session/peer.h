@@ -1,4 +1,4 @@
-/* peer.h - who is on the other end of stdin (design.md, "Peer address"). */
+/* peer.h - who is on the other end of stdin (smtpd-session(8), THE PEER). */
 #ifndef MAILSOCK_PEER_H
 #define MAILSOCK_PEER_H
 

@@ -104,6 +104,40 @@ static void test_relay_keys(void)
 	CHECK(set(&cfg, "data_timeout = 0") < 0);
 }
 
+/* The messages a user reads, word for word, and the session keys that had
+ * no test. */
+static void test_messages(void)
+{
+	struct config cfg;
+
+	config_init(&cfg);
+	CHECK(cfg.user[0] == '\0' && cfg.max_connections == 200 && cfg.max_connections_per_source == 20);
+	CHECK(set(&cfg, "timeout = 366d") < 0 && strcmp(err, "-o: timeout: must be between 1s and 365d") == 0);
+	CHECK(set(&cfg, "max_message_size = 1023") < 0 &&
+	      strcmp(err, "-o: max_message_size: must be at least 1024") == 0);
+	CHECK(set(&cfg, "max_message_size = 1k") < 0 &&
+	      strcmp(err, "-o: max_message_size: bad number or unit") == 0);
+	CHECK(set(&cfg, "max_recipients = 100001") < 0 &&
+	      strcmp(err, "-o: max_recipients: must be between 100 and 100000") == 0);
+	CHECK(set(&cfg, "smtp_port = x") < 0 && strcmp(err, "-o: smtp_port: expected a number") == 0);
+	CHECK(set(&cfg, "retry_max = 99999999999999999999") < 0 &&
+	      strcmp(err, "-o: retry_max: number too large") == 0);
+	CHECK(set(&cfg, "smarthost = h:0") < 0 &&
+	      strcmp(err, "-o: smarthost: must be between 1 and 65535") == 0);
+	CHECK(set(&cfg, "allow_loopback_mx = maybe") < 0 &&
+	      strcmp(err, "-o: allow_loopback_mx: expected yes or no") == 0);
+	CHECK(config_set(&cfg, "max_parallel = 65", "/etc/m.conf", 3, err, sizeof err) < 0 &&
+	      strcmp(err, "/etc/m.conf:3: max_parallel: must be between 1 and 64") == 0);
+	CHECK(set(&cfg, "max_connections = 0") < 0 && set(&cfg, "max_connections = 100001") < 0);
+	CHECK(set(&cfg, "max_connections = 100000") == 0 && cfg.max_connections == 100000);
+	CHECK(set(&cfg, "max_connections_per_source = 1") == 0 && cfg.max_connections_per_source == 1);
+	CHECK(set(&cfg, "user = mail") == 0 && strcmp(cfg.user, "mail") == 0);
+	CHECK(set(&cfg, "user = -x") < 0 && strcmp(err, "-o: user: not a valid user name") == 0);
+	CHECK(set(&cfg, "user = ../x") < 0 && set(&cfg, "user =") == 0 && cfg.user[0] == '\0');
+	CHECK(set(&cfg, "allow_loopback_mx = yes") == 0 && cfg.allow_loopback_mx);
+	CHECK(set(&cfg, "allow_loopback_mx = no") == 0 && !cfg.allow_loopback_mx);
+}
+
 static void test_file(void)
 {
 	char path[] = "/tmp/mailsock-config-XXXXXX";
@@ -129,6 +163,7 @@ int main(void)
 	test_values();
 	test_errors();
 	test_relay_keys();
+	test_messages();
 	test_file();
 	return check_summary();
 }
