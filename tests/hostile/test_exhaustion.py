@@ -62,14 +62,24 @@ def test_one_megabyte_command_line_without_newline():
 
 
 def test_ten_thousand_recipients_over_the_limit_end_in_421():
+    """max_recipients (100) are taken, each RCPT after them gets 452 and
+    counts as an error; the 21st error (max_errors 20) ends the session
+    with 421, so the DATA sent after the recipients is never read and
+    nothing is queued."""
     root = Root("/dev/shm")
     s = Session(root, stranger=False)
     try:
         rcpts = b"".join(b"RCPT TO:<v%d@elsewhere.test>\r\n" % i for i in range(10000))
-        feeder(s, [b"EHLO a\r\nMAIL FROM:<a@b.test>\r\n", rcpts, b"QUIT\r\n"])
-        status, replies, _ = s.finish_after(rb"^421 4\.7\.0")
-        got = codes(replies)
-        assert got.count(250) <= 102 and root.queued() == [] and got.count(452) <= 21, got[-5:]
+        feeder(s, [b"EHLO a\r\nMAIL FROM:<a@b.test>\r\n", rcpts,
+                   b"DATA\r\nSubject: after 421\r\n\r\nhi\r\n.\r\nQUIT\r\n"])
+        status, _, log = s.finish_after(rb"^421 4\.7\.0")
+        got = codes(s.output)
+        want = [220, 250, 250] + [250] * 100 + [452] * 21 + [421]
+        assert got == want, (f"{got.count(250)} x 250, {got.count(452)} x 452, "
+                             f"then {got[-3:]}; want 102, 21, then 421 last")
+        assert s.output.count(b"452 4.5.3 Too many recipients\r\n") == 21, s.output[-300:]
+        assert root.queued() == [] and root.tmp_leftovers() == [], "the DATA after 421 was read"
+        assert b"reason=too-many-errors messages=0 rcpts=100 " in log, log[-500:]
         assert status == 0
     finally:
         s.kill()
