@@ -223,7 +223,8 @@ class Server:
 
     def __init__(self, root, **opts):
         self.log = tempfile.TemporaryFile()
-        for _ in range(5):
+        self.greeting = b"220 %s " % opts.get("hostname", HOSTNAME).encode()
+        for _ in range(5):          # free_port() hands on a port someone may take
             self.port = free_port()
             self.proc = subprocess.Popen(
                 ["systemd-socket-activate", "--accept", "--inetd",
@@ -240,8 +241,9 @@ class Server:
                 return False
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=1) as s:
-                    s.recv(512)          # the greeting: a session really ran
-                return True
+                    # our greeting: our session ran, not another program's
+                    # listener that took the port after free_port()
+                    return s.recv(512).startswith(self.greeting)
             except OSError:
                 time.sleep(0.02)
         return False
