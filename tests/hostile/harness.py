@@ -123,7 +123,8 @@ class Session:
         self.proc = subprocess.Popen(prefix + WRAPPER + [SESSION] + root.options(**opts), env=env,
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=self.log, bufsize=0)
-        self.buf = b""
+        self.buf = b""          # read but not yet returned by expect()
+        self.output = b""       # everything the session wrote so far, in order
         self.peak_kb = 0
         self.sampler = threading.Thread(target=self._sample_rss, daemon=True)
         self.sampler.start()
@@ -144,7 +145,9 @@ class Session:
         self.proc.stdin.write(data)
 
     def expect(self, pattern, timeout=20):
-        """Read replies until a line matches pattern (bytes regex); returns it."""
+        """Read replies until a line matches pattern (bytes regex); returns
+        that line.  What came before it is skipped here, but kept in
+        self.output for tests that count every reply."""
         deadline = time.monotonic() + timeout
         regex = re.compile(pattern, re.M)
         while True:
@@ -162,6 +165,7 @@ class Session:
             if chunk == b"":
                 raise AssertionError(f"EOF before {pattern!r}; got {self.buf[-300:]!r}")
             self.buf += chunk
+            self.output += chunk
 
     def read_some(self, timeout):
         import select
@@ -181,18 +185,22 @@ class Session:
         return self.peak_kb
 
     def finish(self, timeout=20):
-        """Close our side, read everything, return (status, rest of replies, log)."""
+        """Close our side, read everything, return (status, rest of replies,
+        log); self.output then holds the whole output of the session."""
         try:
             self.proc.stdin.close()
         except BrokenPipeError:
             pass
-        rest = self.buf + self.proc.stdout.read()
+        tail = self.proc.stdout.read()
+        self.output += tail
+        rest, self.buf = self.buf + tail, b""
         status = self.proc.wait(timeout)
         self.log.seek(0)
         return status, rest, self.log.read()
 
     def finish_after(self, pattern, timeout=60):
-        """Wait for a reply line matching pattern, then finish()."""
+        """Wait for a reply line matching pattern, then finish(); returns
+        that line and what followed it (self.output has it all)."""
         found = self.expect(pattern, timeout)
         status, rest, log = self.finish()
         return status, found + rest, log
@@ -215,7 +223,8 @@ class Server:
 
     def __init__(self, root, **opts):
         self.log = tempfile.TemporaryFile()
-        for _ in range(5):
+        self.greeting = b"220 %s " % opts.get("hostname", HOSTNAME).encode()
+        for _ in range(5):          # free_port() hands on a port someone may take
             self.port = free_port()
             self.proc = subprocess.Popen(
                 ["systemd-socket-activate", "--accept", "--inetd",
@@ -232,8 +241,9 @@ class Server:
                 return False
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=1) as s:
-                    s.recv(512)          # the greeting: a session really ran
-                return True
+                    # our greeting: our session ran, not another program's
+                    # listener that took the port after free_port()
+                    return s.recv(512).startswith(self.greeting)
             except OSError:
                 time.sleep(0.02)
         return False

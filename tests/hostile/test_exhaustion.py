@@ -1,6 +1,7 @@
 """Resource exhaustion: a client that sends too much, too many, or too
 slowly.  The session must end (or go on) cleanly within its limits, and
 its peak memory (VmHWM) must stay small whatever the client sends."""
+import os
 import threading
 import time
 
@@ -62,14 +63,24 @@ def test_one_megabyte_command_line_without_newline():
 
 
 def test_ten_thousand_recipients_over_the_limit_end_in_421():
+    """max_recipients (100) are taken, each RCPT after them gets 452 and
+    counts as an error; the 21st error (max_errors 20) ends the session
+    with 421, so the DATA sent after the recipients is never read and
+    nothing is queued."""
     root = Root("/dev/shm")
     s = Session(root, stranger=False)
     try:
         rcpts = b"".join(b"RCPT TO:<v%d@elsewhere.test>\r\n" % i for i in range(10000))
-        feeder(s, [b"EHLO a\r\nMAIL FROM:<a@b.test>\r\n", rcpts, b"QUIT\r\n"])
-        status, replies, _ = s.finish_after(rb"^421 4\.7\.0")
-        got = codes(replies)
-        assert got.count(250) <= 102 and root.queued() == [] and got.count(452) <= 21, got[-5:]
+        feeder(s, [b"EHLO a\r\nMAIL FROM:<a@b.test>\r\n", rcpts,
+                   b"DATA\r\nSubject: after 421\r\n\r\nhi\r\n.\r\nQUIT\r\n"])
+        status, _, log = s.finish_after(rb"^421 4\.7\.0")
+        got = codes(s.output)
+        want = [220, 250, 250] + [250] * 100 + [452] * 21 + [421]
+        assert got == want, (f"{got.count(250)} x 250, {got.count(452)} x 452, "
+                             f"then {got[-3:]}; want 102, 21, then 421 last")
+        assert s.output.count(b"452 4.5.3 Too many recipients\r\n") == 21, s.output[-300:]
+        assert root.queued() == [] and root.tmp_leftovers() == [], "the DATA after 421 was read"
+        assert b"reason=too-many-errors messages=0 rcpts=100 " in log, log[-500:]
         assert status == 0
     finally:
         s.kill()
@@ -78,20 +89,22 @@ def test_ten_thousand_recipients_over_the_limit_end_in_421():
 
 def test_ten_thousand_recipients_within_a_raised_limit():
     """A relay client with max_recipients=10000: all are taken, one queue
-    entry holds them, memory and time stay bounded."""
+    entry holds them all, memory stays bounded."""
     root = Root("/dev/shm")
     s = Session(root, stranger=False, max_recipients=10000)
     try:
         rcpts = b"".join(b"RCPT TO:<v%d@elsewhere.test>\r\n" % i for i in range(10000))
-        start = time.monotonic()
         feeder(s, [b"EHLO a\r\nMAIL FROM:<a@b.test>\r\n", rcpts,
                    b"DATA\r\nSubject: many\r\n\r\nhi\r\n.\r\n"])
-        s.expect(rb"^250 2\.0\.0 Ok: queued", timeout=60)
+        # a hang guard, not a speed test: counts below say what was done
+        s.expect(rb"^250 2\.0\.0 Ok: queued", timeout=300)
         rss = s.peak_rss_kb()
         s.send(b"QUIT\r\n")
         status, _, _ = s.finish()
         assert status == 0 and len(root.queued()) == 1
-        assert time.monotonic() - start < 30
+        assert s.output.count(b"\r\n250 2.1.5 ") == 10000, "not every recipient taken"
+        env = open(os.path.join(root.queue, "env", root.queued()[0]), "rb").read()
+        assert env.count(b"\nrcpt pending v") == 10000, "not every recipient queued"
         assert rss < rss_limit_kb() + 8 * 1024, f"peak RSS {rss} kB"
     finally:
         s.kill()
@@ -103,11 +116,11 @@ def test_hundred_thousand_noops():
     s = Session(root)
     try:
         feeder(s, [b"NOOP\r\n" * 10000] * 10 + [b"QUIT\r\n"])
-        start = time.monotonic()
-        s.expect(rb"^221 ", timeout=60)
+        s.expect(rb"^221 ", timeout=300)            # a hang guard, not a speed test
         status, _, _ = s.finish()
         rss = s.peak_rss_kb()
-        assert status == 0 and time.monotonic() - start < 60
+        assert status == 0
+        assert codes(s.output) == [220] + [250] * 100000 + [221], "not one 250 per NOOP"
         assert rss < rss_limit_kb(), f"peak RSS {rss} kB"
     finally:
         s.kill()
@@ -115,17 +128,24 @@ def test_hundred_thousand_noops():
 
 
 def test_slowloris_pause_in_a_command_times_out():
+    """Half a command, then silence: the idle timeout (1 s) ends the
+    session with 421 and the half command is never answered.  Timed only
+    where load cannot make it fail: the 421 may not come before the
+    timeout has passed since the last octet."""
     root = Root("/dev/shm")
     s = Session(root, timeout=1)
     try:
         s.expect(rb"^220 ")
         for b in b"NOO":                  # one octet at a time, then silence
             s.send(bytes([b]))
+            last = time.monotonic()
             time.sleep(0.3)
-        start = time.monotonic()
-        s.expect(rb"^421 4\.4\.2", timeout=5)
-        status, _, _ = s.finish()
-        assert status == 0 and time.monotonic() - start < 3
+        s.expect(rb"^421 4\.4\.2", timeout=60)
+        waited = time.monotonic() - last
+        status, _, log = s.finish()
+        assert status == 0 and codes(s.output) == [220, 421], s.output
+        assert waited >= 1, f"421 after {waited:.2f}s of silence, before the 1 s timeout"
+        assert b"event=disconnect reason=timeout" in log, log
     finally:
         s.kill()
         root.remove()

@@ -276,5 +276,7 @@ def test_read_only_file_system_gets_4xx_and_recovers():
 
 
 if __name__ == "__main__":
+    if sys.flags.optimize:
+        sys.exit("test_faults.py: asserts are stripped (-O or PYTHONOPTIMIZE): refusing to run")
     sys.path.insert(0, os.path.dirname(HERE))
     globals()[sys.argv[1]]()
