@@ -235,28 +235,24 @@ static bool file_is_8bit(int fd)
 	}
 }
 
+/* A DSN for a foreign sender is a queue entry like the session's: the null
+ * sender, one recipient (doc/queue.md). */
 static int deliver_queue(const struct config *cfg, int queuefd, const char *path, int fd,
                          const char *id, const char *sender)
 {
-	char msg[UNIQUE_ID_MAX + 8];
-	struct envelope dsn = { .arrival = time(NULL), .body_8bit = file_is_8bit(fd),
-	                        .smtputf8 = !string_is_ascii(sender) };
+	struct envelope dsn;
+	bool body_8bit = file_is_8bit(fd);
+	int rc = envelope_init(&dsn, id, "local", cfg->hostname, "");
 
-	snprintf(msg, sizeof msg, "msg/%s", id);
-	if (linkat(queuefd, path, queuefd, msg, 0) < 0 || fsync_dir_at(queuefd, "msg") < 0)
-		return -1;
-	snprintf(dsn.id, sizeof dsn.id, "%s", id);
-	snprintf(dsn.peer, sizeof dsn.peer, "local");
-	snprintf(dsn.helo, sizeof dsn.helo, "%s", cfg->hostname);
-	dsn.sender = (char *)"";
-	dsn.next_attempt = dsn.arrival;
-	int rc = envelope_add_rcpt(&dsn, RCPT_PENDING, sender);
+	dsn.body_8bit = body_8bit;
+	dsn.smtputf8 = !string_is_ascii(sender);
 	if (rc == 0)
-		rc = envelope_write(queuefd, &dsn);
-	dsn.sender = NULL;
+		rc = envelope_add_rcpt(&dsn, RCPT_PENDING, sender);
+	if (rc == 0)
+		rc = queue_enqueue(queuefd, queuefd, path, fd, &dsn);
+	int saved = errno;
 	envelope_free(&dsn);
-	if (rc < 0)
-		unlinkat(queuefd, msg, 0);
+	errno = saved;
 	return rc;
 }
 
@@ -287,8 +283,7 @@ int bounce_send(const struct config *cfg, int queuefd, const struct envelope *en
 	struct stat st;
 
 	unique_id(id, sizeof id);
-	snprintf(path, sizeof path, "tmp/%s", id);
-	int fd = openat(queuefd, path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	int fd = queue_create_tmp(queuefd, id, path, sizeof path);
 	if (fd < 0)
 		return -1;
 	FILE *f = stream_of(fd);

@@ -15,12 +15,10 @@
 #include "run.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -243,21 +241,14 @@ static bool all_done(const struct envelope *env)
 	return true;
 }
 
-/* Remove env/ID first, then msg/ID (doc/queue.md). */
 static void remove_entry(struct work *w)
 {
-	char path[UNIQUE_ID_MAX + 8];
-	int q = w->rn->queuefd;
+	int rc = queue_remove(w->rn->queuefd, w->env.id);
 
-	snprintf(path, sizeof path, "env/%s", w->env.id);
-	if (unlinkat(q, path, 0) < 0 || fsync_dir_at(q, "env") < 0) {
+	if (rc != 0)
 		log_event(LOG_LEVEL_ERROR, "trouble", "action", "remove", "error", strerror(errno), NULL);
-		return;
-	}
-	snprintf(path, sizeof path, "msg/%s", w->env.id);
-	if (unlinkat(q, path, 0) < 0)
-		log_event(LOG_LEVEL_ERROR, "trouble", "action", "remove", "error", strerror(errno), NULL);
-	log_event(LOG_LEVEL_INFO, "removed", NULL);
+	if (rc >= 0)
+		log_event(LOG_LEVEL_INFO, "removed", NULL);
 }
 
 static void finish(struct work *w)
@@ -295,43 +286,11 @@ static void deliver_entry(struct work *w)
 	finish(w);
 }
 
-static int lock_message(int queuefd, const char *id)
-{
-	char path[UNIQUE_ID_MAX + 8];
-
-	snprintf(path, sizeof path, "msg/%s", id);
-	int fd = openat(queuefd, path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	int rc;
-	while ((rc = flock(fd, LOCK_EX | LOCK_NB)) < 0 && errno == EINTR)
-		;
-	if (rc < 0) {
-		close_quietly(fd);
-		return -1;
-	}
-	return fd;
-}
-
-/* QUEUE_DIR/SUB/ID -> QUEUE_DIR/corrupt/ID.SUB */
-static int move_to_corrupt(int q, const char *sub, const char *id)
-{
-	char from[UNIQUE_ID_MAX + 8], to[UNIQUE_ID_MAX + 16];
-
-	snprintf(from, sizeof from, "%s/%s", sub, id);
-	snprintf(to, sizeof to, "corrupt/%s.%s", id, sub);
-	if (renameat(q, from, q, to) < 0 && errno != ENOENT)
-		return -1;
-	return fsync_dir_at(q, sub);
-}
-
 /* An envelope that cannot be parsed never will be: its entry moves to
- * corrupt/ (doc/queue.md), message first, and is logged once, there. */
+ * corrupt/ (doc/queue.md) and is logged once, there. */
 static void quarantine(int q, const char *id)
 {
-	if ((mkdirat(q, "corrupt", 0700) < 0 && errno != EEXIST) ||
-	    move_to_corrupt(q, "msg", id) < 0 || move_to_corrupt(q, "env", id) < 0 ||
-	    fsync_dir_at(q, "corrupt") < 0) {
+	if (queue_quarantine(q, id) < 0) {
 		log_event(LOG_LEVEL_ERROR, "trouble", "action", "move to corrupt/",
 		          "error", strerror(errno), NULL);
 		return;
@@ -340,26 +299,18 @@ static void quarantine(int q, const char *id)
 	          "moved-to", "corrupt/", NULL);
 }
 
-static bool envelope_exists(int queuefd, const char *id)
-{
-	char path[UNIQUE_ID_MAX + 8];
-
-	snprintf(path, sizeof path, "env/%s", id);
-	return faccessat(queuefd, path, F_OK, 0) == 0;
-}
-
 void entry_process(struct runner *rn, const char *id)
 {
 	struct work w = { .rn = rn, .now = time(NULL) };
 
 	log_set_context("msgid", id);
-	w.msgfd = lock_message(rn->queuefd, id);
+	w.msgfd = queue_lock(rn->queuefd, id);
 	if (w.msgfd < 0) {
 		if (errno == EWOULDBLOCK)
 			log_event(LOG_LEVEL_DEBUG, "skip", "reason", "locked by another run", NULL);
 		else if (errno != ENOENT)
 			log_event(LOG_LEVEL_ERROR, "trouble", "error", strerror(errno), NULL);
-		else if (envelope_exists(rn->queuefd, id))    /* msg/ is written first, removed last */
+		else if (queue_has_envelope(rn->queuefd, id))    /* msg/ is written first, removed last */
 			log_event(LOG_LEVEL_ERROR, "trouble", "error", "envelope without message", NULL);
 		return;
 	}
