@@ -12,7 +12,6 @@
 #include "log.h"
 #include "mx.h"
 #include "queue.h"
-#include "run.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -145,6 +144,17 @@ static void deliver_all(struct work *w)
 	free(w->members);
 	w->members = NULL;
 	free(done);
+}
+
+/* Delay before attempt number attempts + 1 (attempts >= 1): retry_min,
+ * doubled after each attempt, at most retry_max. */
+static unsigned retry_delay(const struct config *cfg, unsigned attempts)
+{
+	unsigned delay = cfg->retry_min;
+
+	for (unsigned i = 1; i < attempts && delay < cfg->retry_max; i++)
+		delay = delay > cfg->retry_max / 2 ? cfg->retry_max : delay * 2;
+	return delay < cfg->retry_max ? delay : cfg->retry_max;
 }
 
 /* Past queue_lifetime, what is still deferred fails for good. */

@@ -1,7 +1,7 @@
 /* list.c - "smtp-relay -l": the queue as mailq shows it. */
+#include "list.h"
 #include "fsutil.h"
 #include "queue.h"
-#include "run.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -25,15 +25,6 @@
 
 #define DEBRIS_AGE (24 * 3600)     /* tmp/ and orphan msg/ files older than this go */
 
-unsigned retry_delay(const struct config *cfg, unsigned attempts)
-{
-	unsigned delay = cfg->retry_min;
-
-	for (unsigned i = 1; i < attempts && delay < cfg->retry_max; i++)
-		delay = delay > cfg->retry_max / 2 ? cfg->retry_max : delay * 2;
-	return delay < cfg->retry_max ? delay : cfg->retry_max;
-}
-
 /* A worker: the entries whose index it takes from *next, until none is left. */
 static int work(const struct config *cfg, int queuefd, bool flush, char **ids, size_t n_ids,
                 atomic_size_t *next)
