@@ -298,25 +298,6 @@ syntax:
 	return false;
 }
 
-bool local_user(const char *local, bool quoted, char *user, size_t size)
-{
-	size_t n = strcspn(local, "+");
-
-	if (quoted || n == 0 || n >= size)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		char c = local[i];
-		user[i] = (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c;
-	}
-	user[n] = '\0';
-	if (strcmp(user, ".") == 0 || strcmp(user, "..") == 0 || user[0] == '.')
-		return false;
-	for (const unsigned char *p = (const unsigned char *)user; *p; p++)
-		if (*p == '/' || *p == '%' || *p == '!' || *p == '@' || *p < 0x20 || *p == 0x7f)
-			return false;
-	return true;
-}
-
 bool string_is_ascii(const char *s)
 {
 	for (; *s; s++)

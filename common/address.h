@@ -51,13 +51,6 @@ struct param {
 };
 bool param_next(const char **cursor, const char *end, struct param *p, bool *bad);
 
-/* The Maildir user that local part delivers to: lower case, without its
- * "+detail".  False when it is quoted, empty, too long for size, ".",
- * "..", starts with a dot, or holds '/', '%', '!', '@' or a control
- * character: nothing that could leave the Maildir root or play a relay
- * trick.  Used by smtpd-session and by smtp-relay's local bounces. */
-bool local_user(const char *local, bool quoted, char *user, size_t size);
-
 /* Does the string hold only ASCII octets? */
 bool string_is_ascii(const char *s);
 

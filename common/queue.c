@@ -1,14 +1,27 @@
-/* queue.c - the outgoing queue: layout and envelope files. */
+/* queue.c - the outgoing queue: layout, envelope files, and every step
+ * that creates, locks, removes or quarantines an entry (doc/queue.md). */
 #include "queue.h"
 #include "fsutil.h"
+#include "log.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+/* "SUB/ID", e.g. "msg/ID": a file of the entry ID. */
+static int entry_path(char *buf, size_t size, const char *sub, const char *id)
+{
+	if (snprintf(buf, size, "%s/%s", sub, id) >= (int)size) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return 0;
+}
 
 int queue_open(const char *queue_dir)
 {
@@ -25,6 +38,18 @@ int queue_open(const char *queue_dir)
 			return -1;
 		}
 	return fd;
+}
+
+int queue_open_existing(const char *queue_dir)
+{
+	return open(queue_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+}
+
+int queue_create_tmp(int queuefd, const char *id, char *path, size_t size)
+{
+	if (entry_path(path, size, "tmp", id) < 0)
+		return -1;
+	return openat(queuefd, path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 }
 
 /* Values never hold a newline: addresses are parsed before they get here,
@@ -100,6 +125,68 @@ int envelope_write(int queuefd, const struct envelope *env)
 		return -1;
 	}
 	return fsync_dir_at(queuefd, "env");
+}
+
+int envelope_init(struct envelope *env, const char *id, const char *peer, const char *helo,
+                  const char *sender)
+{
+	memset(env, 0, sizeof *env);
+	snprintf(env->id, sizeof env->id, "%s", id);
+	snprintf(env->peer, sizeof env->peer, "%s", peer);
+	snprintf(env->helo, sizeof env->helo, "%s", helo);
+	env->arrival = env->next_attempt = time(NULL);
+	env->sender = strdup(sender);
+	return env->sender ? 0 : -1;
+}
+
+/* The source file becomes msg/ID: a hard link, or across file systems a
+ * copy through tmp/ID.copy, fsynced before its rename. */
+static int put_message(int queuefd, int src_dirfd, const char *src_path, int src_fd,
+                       const char *msg, const char *id)
+{
+	char tmp[UNIQUE_ID_MAX + 16];
+
+	if (linkat(src_dirfd, src_path, queuefd, msg, 0) == 0)
+		return 0;
+	if (errno != EXDEV && errno != EPERM && errno != EMLINK)
+		return -1;
+	snprintf(tmp, sizeof tmp, "tmp/%s.copy", id);
+	int fd = openat(queuefd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -1;
+	int rc = copy_fd(src_fd, fd) == 0 && fsync(fd) == 0 ? 0 : -1;
+	if (rc < 0)
+		close_quietly(fd);
+	else
+		rc = close(fd);
+	if (rc == 0)
+		rc = renameat(queuefd, tmp, queuefd, msg);
+	if (rc < 0) {
+		int saved = errno;
+		unlinkat(queuefd, tmp, 0);
+		errno = saved;
+	}
+	return rc;
+}
+
+/* Message first, envelope last: once env/ID is in place smtp-relay may send
+ * the entry at once, and a crash before it leaves no entry. */
+int queue_enqueue(int queuefd, int src_dirfd, const char *src_path, int src_fd,
+                  const struct envelope *env)
+{
+	char msg[UNIQUE_ID_MAX + 8];
+
+	if (entry_path(msg, sizeof msg, "msg", env->id) < 0 ||
+	    put_message(queuefd, src_dirfd, src_path, src_fd, msg, env->id) < 0 ||
+	    fsync_dir_at(queuefd, "msg") < 0)
+		return -1;
+	if (envelope_write(queuefd, env) < 0) {
+		int saved = errno;
+		unlinkat(queuefd, msg, 0);        /* withdraw: no entry */
+		errno = saved;
+		return -1;
+	}
+	return 0;
 }
 
 /* The array grows by doubling (its size is the next power of two of
@@ -250,10 +337,8 @@ int envelope_load(int queuefd, const char *id, struct envelope *env)
 	char path[UNIQUE_ID_MAX + 8];
 
 	memset(env, 0, sizeof *env);
-	if (snprintf(path, sizeof path, "env/%s", id) >= (int)sizeof path) {
-		errno = ENAMETOOLONG;
+	if (entry_path(path, sizeof path, "env", id) < 0)
 		return -1;
-	}
 	int fd = openat(queuefd, path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return errno == ENOENT ? 0 : -1;
@@ -267,6 +352,115 @@ int envelope_load(int queuefd, const char *id, struct envelope *env)
 	fclose(f);
 	errno = saved;
 	return rc;
+}
+
+bool queue_has_envelope(int queuefd, const char *id)
+{
+	char path[UNIQUE_ID_MAX + 8];
+
+	return entry_path(path, sizeof path, "env", id) == 0 &&
+	       faccessat(queuefd, path, F_OK, 0) == 0;
+}
+
+/* msg/ID is never replaced while its entry lives, so its lock is the
+ * entry's: two runs never work on one entry. */
+int queue_lock(int queuefd, const char *id)
+{
+	char path[UNIQUE_ID_MAX + 8];
+
+	if (entry_path(path, sizeof path, "msg", id) < 0)
+		return -1;
+	int fd = openat(queuefd, path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	int rc;
+	while ((rc = flock(fd, LOCK_EX | LOCK_NB)) < 0 && errno == EINTR)
+		;
+	if (rc < 0) {
+		close_quietly(fd);
+		return -1;
+	}
+	return fd;
+}
+
+long long queue_message_size(int queuefd, const char *id)
+{
+	char path[UNIQUE_ID_MAX + 8];
+	struct stat st;
+
+	if (entry_path(path, sizeof path, "msg", id) < 0 || fstatat(queuefd, path, &st, 0) < 0)
+		return -1;
+	return (long long)st.st_size;
+}
+
+/* env/ID first: without it there is no entry, and a msg/ID left by a
+ * crash in between is debris that queue_reap() removes. */
+int queue_remove(int queuefd, const char *id)
+{
+	char path[UNIQUE_ID_MAX + 8];
+
+	if (entry_path(path, sizeof path, "env", id) < 0 || unlinkat(queuefd, path, 0) < 0 ||
+	    fsync_dir_at(queuefd, "env") < 0)
+		return -1;
+	entry_path(path, sizeof path, "msg", id);
+	return unlinkat(queuefd, path, 0) < 0 ? 1 : 0;
+}
+
+/* QUEUE_DIR/SUB/ID -> QUEUE_DIR/corrupt/ID.SUB */
+static int move_to_corrupt(int queuefd, const char *sub, const char *id)
+{
+	char from[UNIQUE_ID_MAX + 8], to[UNIQUE_ID_MAX + 16];
+
+	if (entry_path(from, sizeof from, sub, id) < 0)
+		return -1;
+	snprintf(to, sizeof to, "corrupt/%s.%s", id, sub);
+	if (renameat(queuefd, from, queuefd, to) < 0 && errno != ENOENT)
+		return -1;
+	return fsync_dir_at(queuefd, sub);
+}
+
+/* The message first: a crash between the two moves leaves an envelope
+ * without message, which the relay reports on each run. */
+int queue_quarantine(int queuefd, const char *id)
+{
+	if (mkdirat(queuefd, "corrupt", 0700) < 0 && errno != EEXIST)
+		return -1;
+	if (move_to_corrupt(queuefd, "msg", id) < 0 || move_to_corrupt(queuefd, "env", id) < 0)
+		return -1;
+	return fsync_dir_at(queuefd, "corrupt");
+}
+
+static bool older_than(int dirfd, const char *path, time_t age)
+{
+	struct stat st;
+
+	return fstatat(dirfd, path, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	       time(NULL) - st.st_mtime > age;
+}
+
+/* Young files are left alone: a session may be writing them. */
+void queue_reap(int queuefd, time_t age)
+{
+	char path[600];
+	size_t n;
+	char **names = queue_ids(queuefd, "tmp", &n);
+
+	for (size_t i = 0; i < n; i++) {
+		snprintf(path, sizeof path, "tmp/%s", names[i]);
+		if (older_than(queuefd, path, age) && unlinkat(queuefd, path, 0) == 0)
+			log_event(LOG_LEVEL_INFO, "reaped", "path", path, NULL);
+	}
+	queue_ids_free(names, n);
+	names = queue_ids(queuefd, "msg", &n);
+	for (size_t i = 0; i < n; i++) {
+		snprintf(path, sizeof path, "env/%s", names[i]);
+		if (faccessat(queuefd, path, F_OK, 0) == 0 || errno != ENOENT)
+			continue;
+		snprintf(path, sizeof path, "msg/%s", names[i]);
+		if (older_than(queuefd, path, age) && unlinkat(queuefd, path, 0) == 0)
+			log_event(LOG_LEVEL_INFO, "reaped", "path", path, NULL);
+	}
+	queue_ids_free(names, n);
 }
 
 static int by_name(const void *a, const void *b)

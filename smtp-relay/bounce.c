@@ -3,10 +3,10 @@
 #include "bounce.h"
 #include "address.h"
 #include "fsutil.h"
+#include "local.h"
 #include "log.h"
 #include "maildir.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -178,39 +178,25 @@ static int write_dsn(FILE *f, const struct config *cfg, const struct envelope *e
 	return fflush(f) == 0 && !ferror(f) ? 0 : -1;
 }
 
-/* "User+tag@Dom" of a local domain -> "dom/user" (local_user(), as the
- * session delivers), or "dom/postmaster" when the user is unknown or the
- * local part unfit for a file name. */
-static void local_dir(int rootfd, const char *sender, char *dir, size_t size)
-{
-	const char *at = strrchr(sender, '@');
-	char domain[CONFIG_NAME_MAX], local[LOCAL_PART_MAX + 1], user[LOCAL_PART_MAX + 1];
-	size_t llen = (size_t)(at - sender);
-
-	snprintf(domain, sizeof domain, "%s", at + 1);
-	for (char *p = domain; *p; p++)
-		*p = (char)tolower((unsigned char)*p);
-	snprintf(local, sizeof local, "%.*s", (int)(llen <= LOCAL_PART_MAX ? llen : 0), sender);
-	bool fit = llen <= LOCAL_PART_MAX && local_user(local, local[0] == '"', user, sizeof user);
-	snprintf(dir, size, "%s/%s", domain, fit ? user : "postmaster");
-	if (!maildir_exists(rootfd, dir))
-		snprintf(dir, size, "%s/postmaster", domain);
-}
-
+/* The sender's Maildir by the session's rule (local.h), or its domain's
+ * postmaster's when the sender has none: a bounce is never lost. */
 static int deliver_local(const struct config *cfg, int queuefd, const char *path, int fd,
                          const char *id, const char *sender, uint64_t size)
 {
-	char dir[CONFIG_NAME_MAX + 80];
+	char dir[MAILDIR_NAME_MAX], postmaster[ADDRESS_MAX + 1];
 	int rootfd = open(cfg->mail_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
 	if (rootfd < 0)
 		return -1;
-	local_dir(rootfd, sender, dir, sizeof dir);
-	int rc = 0;
-	if (!maildir_exists(rootfd, dir))
-		rc = maildir_create(rootfd, dir);
-	if (rc == 0)
-		rc = maildir_deliver(queuefd, path, fd, rootfd, dir, id, cfg->hostname, size);
+	enum local_verdict v = local_maildir(rootfd, sender, dir, sizeof dir);
+	if (v != LOCAL_OK) {
+		snprintf(postmaster, sizeof postmaster, "postmaster@%s", strrchr(sender, '@') + 1);
+		v = local_maildir(rootfd, postmaster, dir, sizeof dir);
+	}
+	int rc = v == LOCAL_OK ? maildir_deliver(queuefd, path, fd, rootfd, dir, id, cfg->hostname,
+	                                         size) : -1;
+	if (v != LOCAL_OK && v != LOCAL_ERROR)
+		errno = EINVAL;
 	close_quietly(rootfd);
 	return rc;
 }
@@ -235,28 +221,24 @@ static bool file_is_8bit(int fd)
 	}
 }
 
+/* A DSN for a foreign sender is a queue entry like the session's: the null
+ * sender, one recipient (doc/queue.md). */
 static int deliver_queue(const struct config *cfg, int queuefd, const char *path, int fd,
                          const char *id, const char *sender)
 {
-	char msg[UNIQUE_ID_MAX + 8];
-	struct envelope dsn = { .arrival = time(NULL), .body_8bit = file_is_8bit(fd),
-	                        .smtputf8 = !string_is_ascii(sender) };
+	struct envelope dsn;
+	bool body_8bit = file_is_8bit(fd);
+	int rc = envelope_init(&dsn, id, "local", cfg->hostname, "");
 
-	snprintf(msg, sizeof msg, "msg/%s", id);
-	if (linkat(queuefd, path, queuefd, msg, 0) < 0 || fsync_dir_at(queuefd, "msg") < 0)
-		return -1;
-	snprintf(dsn.id, sizeof dsn.id, "%s", id);
-	snprintf(dsn.peer, sizeof dsn.peer, "local");
-	snprintf(dsn.helo, sizeof dsn.helo, "%s", cfg->hostname);
-	dsn.sender = (char *)"";
-	dsn.next_attempt = dsn.arrival;
-	int rc = envelope_add_rcpt(&dsn, RCPT_PENDING, sender);
+	dsn.body_8bit = body_8bit;
+	dsn.smtputf8 = !string_is_ascii(sender);
 	if (rc == 0)
-		rc = envelope_write(queuefd, &dsn);
-	dsn.sender = NULL;
+		rc = envelope_add_rcpt(&dsn, RCPT_PENDING, sender);
+	if (rc == 0)
+		rc = queue_enqueue(queuefd, queuefd, path, fd, &dsn);
+	int saved = errno;
 	envelope_free(&dsn);
-	if (rc < 0)
-		unlinkat(queuefd, msg, 0);
+	errno = saved;
 	return rc;
 }
 
@@ -287,8 +269,7 @@ int bounce_send(const struct config *cfg, int queuefd, const struct envelope *en
 	struct stat st;
 
 	unique_id(id, sizeof id);
-	snprintf(path, sizeof path, "tmp/%s", id);
-	int fd = openat(queuefd, path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	int fd = queue_create_tmp(queuefd, id, path, sizeof path);
 	if (fd < 0)
 		return -1;
 	FILE *f = stream_of(fd);

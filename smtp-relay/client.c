@@ -48,12 +48,22 @@ static bool open_rcpt(const struct job_rcpt *r)
 	return !r->held && (r->result.outcome == OUT_NONE || r->result.outcome == OUT_TEMP);
 }
 
-static size_t count_open(const struct job_rcpt *rcpts, size_t n)
+static bool is_sent(const struct job_rcpt *r)
+{
+	return r->sent;
+}
+
+static bool is_accepted(const struct job_rcpt *r)
+{
+	return r->accepted;
+}
+
+static size_t count_open(const struct job *job)
 {
 	size_t k = 0;
 
-	for (size_t i = 0; i < n; i++)
-		k += open_rcpt(&rcpts[i]);
+	for (size_t i = 0; i < job->n; i++)
+		k += open_rcpt(job->rcpts[i]);
 	return k;
 }
 
@@ -84,17 +94,18 @@ static void settle(struct peer *p, struct job_rcpt *r, const struct reply *rep)
 	res->remote = from_server(rep);
 	char code[8];
 	snprintf(code, sizeof code, "%d", res->code);
-	log_event(LOG_LEVEL_INFO, "attempt", "rcpt", r->address, "host", p->dest->host,
+	log_event(LOG_LEVEL_INFO, "attempt", "rcpt", r->rcpt->address, "host", p->dest->host,
 	          "addr", p->addr, "code", code, "enh", res->enh, "reply", res->text, NULL);
 }
 
-/* The same reply for every open recipient (in `mask`, or all if NULL). */
-static void settle_all(struct peer *p, struct job_rcpt *rcpts, size_t n, const bool *mask,
-                       const struct reply *rep)
+/* The same reply for every recipient that `which` picks (open_rcpt,
+ * is_sent, is_accepted). */
+static void settle_all(struct peer *p, const struct job *job,
+                       bool (*which)(const struct job_rcpt *), const struct reply *rep)
 {
-	for (size_t i = 0; i < n; i++)
-		if ((mask ? mask[i] : open_rcpt(&rcpts[i])))
-			settle(p, &rcpts[i], rep);
+	for (size_t i = 0; i < job->n; i++)
+		if (which(job->rcpts[i]))
+			settle(p, job->rcpts[i], rep);
 }
 
 static void trouble(struct reply *rep, int code, const char *enh, const char *text)
@@ -152,12 +163,12 @@ static int hello(struct peer *p, struct reply *rep)
 	return rep->code >= 200 && rep->code < 300 ? 0 : -1;
 }
 
-static bool needs_utf8(const struct message *msg, const struct job_rcpt *rcpts, size_t n)
+static bool needs_utf8(const struct job *job)
 {
-	if (!string_is_ascii(msg->sender))
+	if (!string_is_ascii(job->msg->sender))
 		return true;
-	for (size_t i = 0; i < n; i++)
-		if (open_rcpt(&rcpts[i]) && !string_is_ascii(rcpts[i].address))
+	for (size_t i = 0; i < job->n; i++)
+		if (open_rcpt(job->rcpts[i]) && !string_is_ascii(job->rcpts[i]->rcpt->address))
 			return true;
 	return false;
 }
@@ -246,28 +257,27 @@ static void flush_and_read(struct peer *p, struct reply *rep)
 
 /* RCPT replies: accepted recipients wait for the end of data; the others
  * are settled now, and those that got 452 (too many recipients) are left
- * for the next transaction (tried[] false).  Returns how many were
- * accepted. */
-static size_t read_rcpt_replies(struct peer *p, struct job_rcpt *rcpts, size_t n,
-                                const bool *sent, bool *accepted, bool *tried, bool pipelined)
+ * for the next transaction (not tried).  Returns how many were accepted. */
+static size_t read_rcpt_replies(struct peer *p, const struct job *job, bool pipelined)
 {
 	struct reply rep;
 	size_t k = 0;
 
-	for (size_t i = 0; i < n; i++) {
-		accepted[i] = false;
-		if (!sent[i])
+	for (size_t i = 0; i < job->n; i++) {
+		struct job_rcpt *r = job->rcpts[i];
+		r->accepted = false;
+		if (!r->sent)
 			continue;
 		if (!pipelined)
-			put_rcpt(p, rcpts[i].address);
+			put_rcpt(p, r->rcpt->address);
 		flush_and_read(p, &rep);
 		if (positive(&rep)) {
-			accepted[i] = true;
+			r->accepted = true;
 			k++;
 		} else {
-			settle(p, &rcpts[i], &rep);
+			settle(p, r, &rep);
 			if (rep.code == 452)           /* RFC 5321 4.5.3.1.10 */
-				tried[i] = false;
+				r->tried = false;
 		}
 	}
 	return k;
@@ -276,64 +286,65 @@ static size_t read_rcpt_replies(struct peer *p, struct job_rcpt *rcpts, size_t n
 /* The final "." went out and no reply came: the server may have taken the
  * message, so another MX must not get it too in this run (a duplicate);
  * the recipients are deferred to the next run. */
-static void hold(struct job_rcpt *rcpts, size_t n, const bool *accepted, struct reply *rep)
+static void hold(const struct job *job, struct reply *rep)
 {
 	char text[sizeof rep->text];
 
 	snprintf(text, sizeof text, "no reply to the end of data (%.300s): deferred", rep->text);
 	trouble(rep, 451, "4.4.2", text);
-	for (size_t i = 0; i < n; i++)
-		if (accepted[i])
-			rcpts[i].held = true;
+	for (size_t i = 0; i < job->n; i++)
+		if (job->rcpts[i]->accepted)
+			job->rcpts[i]->held = true;
 }
 
-/* Up to RCPTS_MAX open recipients not tried at this host yet go into
- * sent[] and are marked in tried[]. */
-static void pick_batch(const struct job_rcpt *rcpts, size_t n, bool *sent, bool *tried)
+/* Up to RCPTS_MAX open recipients not tried at this host yet are sent in
+ * this transaction, and tried; none is accepted yet. */
+static void pick_batch(const struct job *job)
 {
 	size_t k = 0;
 
-	for (size_t i = 0; i < n; i++) {
-		sent[i] = k < RCPTS_MAX && open_rcpt(&rcpts[i]) && !tried[i];
-		if (sent[i]) {
-			tried[i] = true;
+	for (size_t i = 0; i < job->n; i++) {
+		struct job_rcpt *r = job->rcpts[i];
+		r->accepted = false;
+		r->sent = k < RCPTS_MAX && open_rcpt(r) && !r->tried;
+		if (r->sent) {
+			r->tried = true;
 			k++;
 		}
 	}
 }
 
 /* MAIL, RCPT..., DATA, the message and its final reply. */
-static void transaction(struct peer *p, const struct message *msg, struct job_rcpt *rcpts,
-                        size_t n, bool *sent, bool *accepted, bool *tried)
+static void transaction(struct peer *p, const struct job *job)
 {
-	bool utf8 = needs_utf8(msg, rcpts, n);
+	const struct message *msg = job->msg;
+	bool utf8 = needs_utf8(job);
 	bool pipe = p->pipelining;
 	struct reply rep;
 	char line[600];
 
 	p->in_sync = true;
-	memset(accepted, 0, n * sizeof *accepted);
-	pick_batch(rcpts, n, sent, tried);
+	pick_batch(job);
 	if (!peer_can_take(p, msg, utf8, &rep)) {
-		settle_all(p, rcpts, n, sent, &rep);
+		settle_all(p, job, is_sent, &rep);
 		return;
 	}
 	mail_command(p, msg, utf8 || (msg->smtputf8 && p->smtputf8), line, sizeof line);
 	conn_puts(&p->conn, line, p->cfg->command_timeout);
 	conn_puts(&p->conn, "\r\n", p->cfg->command_timeout);
 	if (pipe) {
-		for (size_t i = 0; i < n; i++)
-			if (sent[i])
-				put_rcpt(p, rcpts[i].address);
+		for (size_t i = 0; i < job->n; i++)
+			if (job->rcpts[i]->sent)
+				put_rcpt(p, job->rcpts[i]->rcpt->address);
 		conn_puts(&p->conn, "DATA\r\n", p->cfg->command_timeout);
 	}
 	flush_and_read(p, &rep);
 	p->in_sync = !pipe;   /* with pipelining, RCPT and DATA replies are due */
 	if (!positive(&rep)) {
-		settle_all(p, rcpts, n, sent, &rep);
+		settle_all(p, job, is_sent, &rep);
 		return;
 	}
-	size_t k = read_rcpt_replies(p, rcpts, n, sent, accepted, tried, pipe);
+	size_t k = read_rcpt_replies(p, job, pipe);
 	if (k == 0 && !pipe)
 		return;
 	if (!pipe)
@@ -346,7 +357,7 @@ static void transaction(struct peer *p, const struct message *msg, struct job_rc
 		return;
 	}
 	if (rep.code != 354) {
-		settle_all(p, rcpts, n, accepted, &rep);
+		settle_all(p, job, is_accepted, &rep);
 		return;
 	}
 	p->in_sync = false;
@@ -356,14 +367,14 @@ static void transaction(struct peer *p, const struct message *msg, struct job_rc
 		conn_reply(&p->conn, &rep, p->cfg->data_timeout);
 		p->in_sync = rep.code != 0;
 		if (rep.code == 0)
-			hold(rcpts, n, accepted, &rep);
+			hold(job, &rep);
 	}
-	settle_all(p, rcpts, n, accepted, &rep);
+	settle_all(p, job, is_accepted, &rep);
 }
 
 /* A greeting or HELO refusal says nothing about the recipients: try the
  * next host, as for a 4xx. */
-static void host_refused(struct peer *p, struct job_rcpt *rcpts, size_t n, struct reply *rep)
+static void host_refused(struct peer *p, const struct job *job, struct reply *rep)
 {
 	char text[sizeof rep->text];
 
@@ -371,7 +382,7 @@ static void host_refused(struct peer *p, struct job_rcpt *rcpts, size_t n, struc
 		snprintf(text, sizeof text, "host refused us: %d %.400s", rep->code, rep->text);
 		trouble(rep, 451, "4.4.0", text);
 	}
-	settle_all(p, rcpts, n, NULL, rep);
+	settle_all(p, job, open_rcpt, rep);
 }
 
 static bool same_addr(const struct addr *a, const struct addr *b)
@@ -446,15 +457,15 @@ static void cache_put(struct client_cache *cache, struct peer *p)
 /* A new session with dest: connect, greeting, EHLO.  NULL after settling
  * the open recipients with the trouble. */
 static struct peer *peer_open(const struct config *cfg, const struct dest *dest,
-                              struct job_rcpt *rcpts, size_t n)
+                              const struct job *job)
 {
 	struct peer *p = calloc(1, sizeof *p);
 	struct reply rep;
 
 	if (!p) {
-		for (size_t i = 0; i < n; i++)
-			if (open_rcpt(&rcpts[i]))
-				result_set(&rcpts[i].result, OUT_TEMP, 451, "4.3.0", "out of memory");
+		for (size_t i = 0; i < job->n; i++)
+			if (open_rcpt(job->rcpts[i]))
+				result_set(&job->rcpts[i]->result, OUT_TEMP, 451, "4.3.0", "out of memory");
 		return NULL;
 	}
 	p->cfg = cfg;
@@ -463,9 +474,9 @@ static struct peer *peer_open(const struct config *cfg, const struct dest *dest,
 	addr_text(&dest->addr, p->addr, sizeof p->addr);
 	if (conn_open(&p->conn, &dest->addr, cfg->connect_timeout) < 0) {
 		trouble(&rep, 0, "4.4.1", p->conn.why);
-		settle_all(p, rcpts, n, NULL, &rep);
+		settle_all(p, job, open_rcpt, &rep);
 	} else if (hello(p, &rep) < 0) {
-		host_refused(p, rcpts, n, &rep);
+		host_refused(p, job, &rep);
 	} else {
 		p->in_sync = true;
 		return p;
@@ -475,20 +486,20 @@ static struct peer *peer_open(const struct config *cfg, const struct dest *dest,
 	return NULL;
 }
 
-static bool delivered_now(const struct job_rcpt *rcpts, size_t n, const bool *accepted)
+static bool delivered_now(const struct job *job)
 {
-	for (size_t i = 0; i < n; i++)
-		if (accepted[i] && rcpts[i].result.outcome == OUT_OK)
+	for (size_t i = 0; i < job->n; i++)
+		if (job->rcpts[i]->accepted && job->rcpts[i]->result.outcome == OUT_OK)
 			return true;
 	return false;
 }
 
-static size_t count_untried(const struct job_rcpt *rcpts, size_t n, const bool *tried)
+static size_t count_untried(const struct job *job)
 {
 	size_t k = 0;
 
-	for (size_t i = 0; i < n; i++)
-		k += open_rcpt(&rcpts[i]) && !tried[i];
+	for (size_t i = 0; i < job->n; i++)
+		k += open_rcpt(job->rcpts[i]) && !job->rcpts[i]->tried;
 	return k;
 }
 
@@ -496,20 +507,20 @@ static size_t count_untried(const struct job_rcpt *rcpts, size_t n, const bool *
  * it (over RCPTS_MAX, or refused with 452) and each one makes progress.
  * -1 when deliveries could not be saved. */
 static int try_dest(const struct config *cfg, struct client_cache *cache,
-                    const struct dest *dest, const struct message *msg,
-                    struct job_rcpt *rcpts, size_t n, bool *sent, bool *accepted, bool *tried)
+                    const struct dest *dest, const struct job *job)
 {
 	struct peer *p = cache_take(cache, dest);
 	struct reply rep;
 	int rc = 0;
 
-	memset(tried, 0, n * sizeof *tried);
+	for (size_t i = 0; i < job->n; i++)
+		job->rcpts[i]->tried = false;
 	if (!p)
-		p = peer_open(cfg, dest, rcpts, n);
+		p = peer_open(cfg, dest, job);
 	if (!p)
 		return 0;
 	for (bool first = true;; first = false) {
-		size_t before = count_untried(rcpts, n, tried);
+		size_t before = count_untried(job);
 		if (before == 0)
 			break;
 		if (!first) {
@@ -517,12 +528,12 @@ static int try_dest(const struct config *cfg, struct client_cache *cache,
 			if (!positive(&rep))
 				break;
 		}
-		transaction(p, msg, rcpts, n, sent, accepted, tried);
-		if (msg->save && delivered_now(rcpts, n, accepted) && msg->save(msg->save_arg, rcpts, n) < 0) {
+		transaction(p, job);
+		if (job->save && delivered_now(job) && job->save(job->save_arg, job) < 0) {
 			rc = -1;
 			break;
 		}
-		if (!p->in_sync || p->conn.broken || count_untried(rcpts, n, tried) >= before)
+		if (!p->in_sync || p->conn.broken || count_untried(job) >= before)
 			break;
 	}
 	cache_put(cache, p);
@@ -530,22 +541,9 @@ static int try_dest(const struct config *cfg, struct client_cache *cache,
 }
 
 void client_deliver(const struct config *cfg, struct client_cache *cache,
-                    const struct route *route, const struct message *msg,
-                    struct job_rcpt *rcpts, size_t n)
+                    const struct route *route, const struct job *job)
 {
-	bool *sent = calloc(n ? n : 1, sizeof *sent);
-	bool *accepted = calloc(n ? n : 1, sizeof *accepted);
-	bool *tried = calloc(n ? n : 1, sizeof *tried);
-
-	if (!sent || !accepted || !tried) {
-		for (size_t i = 0; i < n; i++)
-			if (open_rcpt(&rcpts[i]))
-				result_set(&rcpts[i].result, OUT_TEMP, 451, "4.3.0", "out of memory");
-	}
-	for (size_t d = 0; sent && accepted && tried && d < route->n && count_open(rcpts, n) > 0; d++)
-		if (try_dest(cfg, cache, &route->dests[d], msg, rcpts, n, sent, accepted, tried) < 0)
+	for (size_t d = 0; d < route->n && count_open(job) > 0; d++)
+		if (try_dest(cfg, cache, &route->dests[d], job) < 0)
 			break;
-	free(sent);
-	free(accepted);
-	free(tried);
 }

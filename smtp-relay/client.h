@@ -9,9 +9,8 @@
 
 #include "config.h"
 #include "mx.h"
+#include "queue.h"
 #include "result.h"
-
-struct job_rcpt;
 
 struct message {
 	const char *id;
@@ -20,17 +19,29 @@ struct message {
 	const char *sender;  /* "" for <> */
 	bool body_8bit;
 	bool smtputf8;
-	/* Called after each transaction that delivered to some of rcpts, to
-	 * record them durably; -1 stops the delivery (NULL: not called). */
-	int (*save)(void *arg, const struct job_rcpt *rcpts, size_t n);
-	void *save_arg;
 };
 
+/* One recipient on its way: the envelope's recipient and what this run
+ * did with it. */
 struct job_rcpt {
-	const char *address;
+	struct envelope_rcpt *rcpt;   /* its address; the caller records its state */
 	struct result result;   /* OUT_NONE before the first try */
 	bool held;              /* the whole message went out but no reply came:
 	                           maybe delivered, so tried nowhere else this run */
+	bool tried;             /* offered at the current destination */
+	bool sent;              /* named in the current transaction's RCPT commands */
+	bool accepted;          /* and its RCPT got 2xx there */
+};
+
+/* One message for the recipients that share a route. */
+struct job {
+	const struct message *msg;
+	struct job_rcpt **rcpts;
+	size_t n;
+	/* Called after each transaction that delivered to some of rcpts, to
+	 * record them durably; -1 stops the delivery (NULL: not called). */
+	int (*save)(void *arg, const struct job *job);
+	void *save_arg;
 };
 
 /* Sessions kept open between messages to the same address (RSET, then the
@@ -44,7 +55,6 @@ void client_cache_close(struct client_cache *cache);
  * outcome.
  * cache may be NULL (one session per call). */
 void client_deliver(const struct config *cfg, struct client_cache *cache,
-                    const struct route *route, const struct message *msg,
-                    struct job_rcpt *rcpts, size_t n);
+                    const struct route *route, const struct job *job);
 
 #endif

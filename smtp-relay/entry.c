@@ -12,15 +12,12 @@
 #include "log.h"
 #include "mx.h"
 #include "queue.h"
-#include "run.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -29,10 +26,8 @@ struct work {
 	struct envelope env;
 	int msgfd;
 	struct message msg;
-	struct job_rcpt *jobs;     /* one per pending recipient */
-	size_t *index;             /* jobs[i] is env.rcpts[index[i]] */
+	struct job_rcpt *rcpts;    /* one per pending recipient, in the envelope's order */
 	size_t n;
-	size_t *members;           /* the domain being delivered: group[m] is jobs[members[m]] */
 	bool broken;               /* the envelope could not be written: stop */
 	time_t now;
 };
@@ -64,17 +59,14 @@ static uint64_t wire_size(int fd)
 	}
 }
 
-static int collect_jobs(struct work *w)
+static int collect_rcpts(struct work *w)
 {
-	w->jobs = calloc(w->env.n_rcpts, sizeof *w->jobs);
-	w->index = calloc(w->env.n_rcpts, sizeof *w->index);
-	if (!w->jobs || !w->index)
+	w->rcpts = calloc(w->env.n_rcpts, sizeof *w->rcpts);
+	if (!w->rcpts)
 		return -1;
 	for (size_t i = 0; i < w->env.n_rcpts; i++)
-		if (w->env.rcpts[i].state == RCPT_PENDING) {
-			w->jobs[w->n].address = w->env.rcpts[i].address;
-			w->index[w->n++] = i;
-		}
+		if (w->env.rcpts[i].state == RCPT_PENDING)
+			w->rcpts[w->n++].rcpt = &w->env.rcpts[i];
 	return 0;
 }
 
@@ -86,20 +78,19 @@ static bool same_route(const struct config *cfg, const char *a, const char *b)
 }
 
 
-static void deliver_domain(struct work *w, const char *domain, struct job_rcpt *group,
-                           size_t k)
+static void deliver_domain(struct work *w, const char *domain, struct job *job)
 {
 	struct route route;
 	struct result why;
 
 	if (route_find(w->rn->dns, w->rn->cfg, domain, &route, &why) < 0) {
-		for (size_t i = 0; i < k; i++)
-			group[i].result = why;
+		for (size_t i = 0; i < job->n; i++)
+			job->rcpts[i]->result = why;
 		log_event(LOG_LEVEL_INFO, "route", "domain", domain, "enh", why.enh,
 		          "reply", why.text, NULL);
 		return;
 	}
-	client_deliver(w->rn->cfg, w->rn->cache, &route, &w->msg, group, k);
+	client_deliver(w->rn->cfg, w->rn->cache, &route, job);
 	route_free(&route);
 }
 
@@ -107,13 +98,13 @@ static void deliver_domain(struct work *w, const char *domain, struct job_rcpt *
  * last transaction delivered (client.c calls this after each one, so a
  * crash later in the run does not send to them again).  -1 when the
  * envelope cannot be written: the entry is left alone for this run. */
-static int save_delivered(void *arg, const struct job_rcpt *group, size_t k)
+static int save_delivered(void *arg, const struct job *job)
 {
 	struct work *w = arg;
 
-	for (size_t m = 0; m < k; m++)
-		if (group[m].result.outcome == OUT_OK)
-			w->env.rcpts[w->index[w->members[m]]].state = RCPT_DELIVERED;
+	for (size_t m = 0; m < job->n; m++)
+		if (job->rcpts[m]->result.outcome == OUT_OK)
+			job->rcpts[m]->rcpt->state = RCPT_DELIVERED;
 	if (envelope_write(w->rn->queuefd, &w->env) == 0)
 		return 0;
 	log_event(LOG_LEVEL_ERROR, "trouble", "action", "envelope write",
@@ -122,31 +113,42 @@ static int save_delivered(void *arg, const struct job_rcpt *group, size_t k)
 	return -1;
 }
 
+/* One job per route, in the order the domains first appear; the recipients
+ * left for later routes keep their order in left[]. */
 static void deliver_all(struct work *w)
 {
-	struct job_rcpt *group = calloc(w->n, sizeof *group);
-	bool *done = calloc(w->n, sizeof *done);
+	struct job_rcpt **left = calloc(w->n ? w->n : 1, sizeof *left);
+	struct job_rcpt **group = calloc(w->n ? w->n : 1, sizeof *group);
+	struct job job = { .msg = &w->msg, .rcpts = group, .save = save_delivered, .save_arg = w };
+	size_t n_left = 0;
 
-	w->members = calloc(w->n, sizeof *w->members);
-	for (size_t i = 0; group && w->members && done && !w->broken && i < w->n; i++) {
-		if (done[i])
-			continue;
-		const char *domain = domain_of(w->jobs[i].address);
-		size_t k = 0;
-		for (size_t j = i; j < w->n; j++)
-			if (!done[j] && same_route(w->rn->cfg, domain_of(w->jobs[j].address), domain)) {
-				done[j] = true;
-				w->members[k] = j;
-				group[k++] = w->jobs[j];
-			}
-		deliver_domain(w, domain, group, k);
-		for (size_t m = 0; m < k; m++)
-			w->jobs[w->members[m]] = group[m];
+	for (size_t i = 0; left && i < w->n; i++)
+		left[n_left++] = &w->rcpts[i];
+	while (group && n_left > 0 && !w->broken) {
+		const char *domain = domain_of(left[0]->rcpt->address);
+		size_t rest = 0;
+		job.n = 0;
+		for (size_t i = 0; i < n_left; i++)
+			if (same_route(w->rn->cfg, domain_of(left[i]->rcpt->address), domain))
+				group[job.n++] = left[i];
+			else
+				left[rest++] = left[i];
+		n_left = rest;
+		deliver_domain(w, domain, &job);
 	}
+	free(left);
 	free(group);
-	free(w->members);
-	w->members = NULL;
-	free(done);
+}
+
+/* Delay before attempt number attempts + 1 (attempts >= 1): retry_min,
+ * doubled after each attempt, at most retry_max. */
+static unsigned retry_delay(const struct config *cfg, unsigned attempts)
+{
+	unsigned delay = cfg->retry_min;
+
+	for (unsigned i = 1; i < attempts && delay < cfg->retry_max; i++)
+		delay = delay > cfg->retry_max / 2 ? cfg->retry_max : delay * 2;
+	return delay < cfg->retry_max ? delay : cfg->retry_max;
 }
 
 /* Past queue_lifetime, what is still deferred fails for good. */
@@ -155,7 +157,7 @@ static void expire(struct work *w)
 	if (w->now - w->env.arrival < (time_t)w->rn->cfg->queue_lifetime)
 		return;
 	for (size_t i = 0; i < w->n; i++) {
-		struct result *r = &w->jobs[i].result;
+		struct result *r = &w->rcpts[i].result;
 		if (r->outcome != OUT_TEMP && r->outcome != OUT_NONE)
 			continue;
 		char text[sizeof r->text];
@@ -175,7 +177,7 @@ static void log_outcome(const struct work *w, const struct job_rcpt *j, const ch
 	snprintf(delay, sizeof delay, "%lld", (long long)(w->now - w->env.arrival));
 	snprintf(attempts, sizeof attempts, "%u", w->env.attempts + 1);
 	snprintf(code, sizeof code, "%d", j->result.code);
-	log_event(LOG_LEVEL_INFO, "delivery", "rcpt", j->address, "status", status,
+	log_event(LOG_LEVEL_INFO, "delivery", "rcpt", j->rcpt->address, "status", status,
 	          "relay", j->result.mta[0] ? j->result.mta : "none",
 	          "addr", j->result.addr[0] ? j->result.addr : "none", "code", code,
 	          "enh", j->result.enh, "delay", delay, "attempts", attempts,
@@ -191,9 +193,9 @@ static void bounce_failed(struct work *w)
 	if (!items)
 		return;
 	for (size_t i = 0; i < w->n; i++)
-		if (w->jobs[i].result.outcome == OUT_PERM) {
-			items[k].rcpt = w->jobs[i].address;
-			items[k++].result = &w->jobs[i].result;
+		if (w->rcpts[i].result.outcome == OUT_PERM) {
+			items[k].rcpt = w->rcpts[i].rcpt->address;
+			items[k++].result = &w->rcpts[i].result;
 		}
 	bool stored = true;
 	if (k > 0 && w->env.sender[0] == '\0')
@@ -202,11 +204,11 @@ static void bounce_failed(struct work *w)
 	else if (k > 0)
 		stored = bounce_send(w->rn->cfg, w->rn->queuefd, &w->env, w->msgfd, items, k) == 0;
 	for (size_t i = 0; i < w->n; i++) {
-		struct result *r = &w->jobs[i].result;
+		struct result *r = &w->rcpts[i].result;
 		if (r->outcome == OUT_PERM && !stored)
 			r->outcome = OUT_TEMP;     /* tried again, and bounced, next run */
 		else if (r->outcome == OUT_PERM)
-			w->env.rcpts[w->index[i]].state = RCPT_FAILED;
+			w->rcpts[i].rcpt->state = RCPT_FAILED;
 	}
 	free(items);
 }
@@ -216,8 +218,8 @@ static void record_errors(struct work *w)
 	char text[1024];
 
 	for (size_t i = 0; i < w->n; i++) {
-		struct job_rcpt *j = &w->jobs[i];
-		struct envelope_rcpt *r = &w->env.rcpts[w->index[i]];
+		struct job_rcpt *j = &w->rcpts[i];
+		struct envelope_rcpt *r = j->rcpt;
 		static const char *const names[] = {
 			[OUT_NONE] = "deferred", [OUT_OK] = "sent",
 			[OUT_TEMP] = "deferred", [OUT_PERM] = "bounced",
@@ -243,21 +245,14 @@ static bool all_done(const struct envelope *env)
 	return true;
 }
 
-/* Remove env/ID first, then msg/ID (doc/queue.md). */
 static void remove_entry(struct work *w)
 {
-	char path[UNIQUE_ID_MAX + 8];
-	int q = w->rn->queuefd;
+	int rc = queue_remove(w->rn->queuefd, w->env.id);
 
-	snprintf(path, sizeof path, "env/%s", w->env.id);
-	if (unlinkat(q, path, 0) < 0 || fsync_dir_at(q, "env") < 0) {
+	if (rc != 0)
 		log_event(LOG_LEVEL_ERROR, "trouble", "action", "remove", "error", strerror(errno), NULL);
-		return;
-	}
-	snprintf(path, sizeof path, "msg/%s", w->env.id);
-	if (unlinkat(q, path, 0) < 0)
-		log_event(LOG_LEVEL_ERROR, "trouble", "action", "remove", "error", strerror(errno), NULL);
-	log_event(LOG_LEVEL_INFO, "removed", NULL);
+	if (rc >= 0)
+		log_event(LOG_LEVEL_INFO, "removed", NULL);
 }
 
 static void finish(struct work *w)
@@ -280,14 +275,13 @@ static void deliver_entry(struct work *w)
 {
 	struct stat st;
 
-	if (fstat(w->msgfd, &st) < 0 || collect_jobs(w) < 0) {
+	if (fstat(w->msgfd, &st) < 0 || collect_rcpts(w) < 0) {
 		log_event(LOG_LEVEL_ERROR, "trouble", "error", strerror(errno), NULL);
 		return;
 	}
 	w->msg = (struct message){ .id = w->env.id, .fd = w->msgfd, .size = wire_size(w->msgfd),
 	                           .sender = w->env.sender, .body_8bit = w->env.body_8bit,
-	                           .smtputf8 = w->env.smtputf8,
-	                           .save = save_delivered, .save_arg = w };
+	                           .smtputf8 = w->env.smtputf8 };
 	deliver_all(w);
 	if (w->broken)
 		return;
@@ -295,43 +289,11 @@ static void deliver_entry(struct work *w)
 	finish(w);
 }
 
-static int lock_message(int queuefd, const char *id)
-{
-	char path[UNIQUE_ID_MAX + 8];
-
-	snprintf(path, sizeof path, "msg/%s", id);
-	int fd = openat(queuefd, path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	int rc;
-	while ((rc = flock(fd, LOCK_EX | LOCK_NB)) < 0 && errno == EINTR)
-		;
-	if (rc < 0) {
-		close_quietly(fd);
-		return -1;
-	}
-	return fd;
-}
-
-/* QUEUE_DIR/SUB/ID -> QUEUE_DIR/corrupt/ID.SUB */
-static int move_to_corrupt(int q, const char *sub, const char *id)
-{
-	char from[UNIQUE_ID_MAX + 8], to[UNIQUE_ID_MAX + 16];
-
-	snprintf(from, sizeof from, "%s/%s", sub, id);
-	snprintf(to, sizeof to, "corrupt/%s.%s", id, sub);
-	if (renameat(q, from, q, to) < 0 && errno != ENOENT)
-		return -1;
-	return fsync_dir_at(q, sub);
-}
-
 /* An envelope that cannot be parsed never will be: its entry moves to
- * corrupt/ (doc/queue.md), message first, and is logged once, there. */
+ * corrupt/ (doc/queue.md) and is logged once, there. */
 static void quarantine(int q, const char *id)
 {
-	if ((mkdirat(q, "corrupt", 0700) < 0 && errno != EEXIST) ||
-	    move_to_corrupt(q, "msg", id) < 0 || move_to_corrupt(q, "env", id) < 0 ||
-	    fsync_dir_at(q, "corrupt") < 0) {
+	if (queue_quarantine(q, id) < 0) {
 		log_event(LOG_LEVEL_ERROR, "trouble", "action", "move to corrupt/",
 		          "error", strerror(errno), NULL);
 		return;
@@ -340,26 +302,18 @@ static void quarantine(int q, const char *id)
 	          "moved-to", "corrupt/", NULL);
 }
 
-static bool envelope_exists(int queuefd, const char *id)
-{
-	char path[UNIQUE_ID_MAX + 8];
-
-	snprintf(path, sizeof path, "env/%s", id);
-	return faccessat(queuefd, path, F_OK, 0) == 0;
-}
-
 void entry_process(struct runner *rn, const char *id)
 {
 	struct work w = { .rn = rn, .now = time(NULL) };
 
 	log_set_context("msgid", id);
-	w.msgfd = lock_message(rn->queuefd, id);
+	w.msgfd = queue_lock(rn->queuefd, id);
 	if (w.msgfd < 0) {
 		if (errno == EWOULDBLOCK)
 			log_event(LOG_LEVEL_DEBUG, "skip", "reason", "locked by another run", NULL);
 		else if (errno != ENOENT)
 			log_event(LOG_LEVEL_ERROR, "trouble", "error", strerror(errno), NULL);
-		else if (envelope_exists(rn->queuefd, id))    /* msg/ is written first, removed last */
+		else if (queue_has_envelope(rn->queuefd, id))    /* msg/ is written first, removed last */
 			log_event(LOG_LEVEL_ERROR, "trouble", "error", "envelope without message", NULL);
 		return;
 	}
@@ -372,7 +326,6 @@ void entry_process(struct runner *rn, const char *id)
 	else if (rc > 0 && (rn->flush || w.env.next_attempt <= w.now))
 		deliver_entry(&w);
 	envelope_free(&w.env);
-	free(w.jobs);
-	free(w.index);
+	free(w.rcpts);
 	close_quietly(w.msgfd);
 }

@@ -1,15 +1,12 @@
 /* list.c - "smtp-relay -l": the queue as mailq shows it. */
+#include "list.h"
 #include "fsutil.h"
 #include "queue.h"
-#include "run.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
 /* "42s", "17m", "5h", "3d" */
 static void span(long long secs, char *buf, size_t size)
@@ -28,12 +25,9 @@ static void span(long long secs, char *buf, size_t size)
 
 static void print_entry(FILE *out, int queuefd, const struct envelope *env)
 {
-	char path[UNIQUE_ID_MAX + 8], age[32], next[32];
-	struct stat st;
+	char age[32], next[32];
 	time_t now = time(NULL);
-
-	snprintf(path, sizeof path, "msg/%s", env->id);
-	long long size = fstatat(queuefd, path, &st, 0) == 0 ? (long long)st.st_size : -1;
+	long long size = queue_message_size(queuefd, env->id);
 	span(now - env->arrival, age, sizeof age);
 	span(env->next_attempt - now, next, sizeof next);
 	fprintf(out, "%s  age %s  size %lld  <%s>\n", env->id, age, size, env->sender);
@@ -67,7 +61,7 @@ static int list_one(FILE *out, int queuefd, const char *id)
 
 int list_queue(const struct config *cfg, FILE *out)
 {
-	int queuefd = open(cfg->queue_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int queuefd = queue_open_existing(cfg->queue_dir);
 
 	if (queuefd < 0) {
 		if (errno == ENOENT) {

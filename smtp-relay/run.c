@@ -15,60 +15,15 @@
 #include "queue.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
-#define DEBRIS_AGE (24 * 3600)
-
-unsigned retry_delay(const struct config *cfg, unsigned attempts)
-{
-	unsigned delay = cfg->retry_min;
-
-	for (unsigned i = 1; i < attempts && delay < cfg->retry_max; i++)
-		delay = delay > cfg->retry_max / 2 ? cfg->retry_max : delay * 2;
-	return delay < cfg->retry_max ? delay : cfg->retry_max;
-}
-
-static bool older_than(int dirfd, const char *path, time_t age)
-{
-	struct stat st;
-
-	return fstatat(dirfd, path, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-	       time(NULL) - st.st_mtime > age;
-}
-
-/* tmp/ files left by a crash, and msg/ files whose envelope never came. */
-static void reap_debris(int queuefd)
-{
-	char path[600];
-	size_t n;
-	char **names = queue_ids(queuefd, "tmp", &n);
-
-	for (size_t i = 0; i < n; i++) {
-		snprintf(path, sizeof path, "tmp/%s", names[i]);
-		if (older_than(queuefd, path, DEBRIS_AGE) && unlinkat(queuefd, path, 0) == 0)
-			log_event(LOG_LEVEL_INFO, "reaped", "path", path, NULL);
-	}
-	queue_ids_free(names, n);
-	names = queue_ids(queuefd, "msg", &n);
-	for (size_t i = 0; i < n; i++) {
-		snprintf(path, sizeof path, "env/%s", names[i]);
-		if (faccessat(queuefd, path, F_OK, 0) == 0 || errno != ENOENT)
-			continue;
-		snprintf(path, sizeof path, "msg/%s", names[i]);
-		if (older_than(queuefd, path, DEBRIS_AGE) && unlinkat(queuefd, path, 0) == 0)
-			log_event(LOG_LEVEL_INFO, "reaped", "path", path, NULL);
-	}
-	queue_ids_free(names, n);
-}
+#define DEBRIS_AGE (24 * 3600)     /* tmp/ and orphan msg/ files older than this go */
 
 /* A worker: the entries whose index it takes from *next, until none is left. */
 static int work(const struct config *cfg, int queuefd, bool flush, char **ids, size_t n_ids,
@@ -149,7 +104,7 @@ int run_queue(const struct config *cfg, bool flush)
 		          NULL);
 		return -1;
 	}
-	reap_debris(queuefd);
+	queue_reap(queuefd, DEBRIS_AGE);
 	size_t n_ids;
 	char **ids = queue_ids(queuefd, "env", &n_ids);
 	size_t workers = cfg->max_parallel < n_ids ? cfg->max_parallel : n_ids;

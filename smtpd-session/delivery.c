@@ -91,13 +91,15 @@ int spool_open(struct spool *sp, struct stores *st, const struct transaction *tx
 	if (first->kind == TARGET_MAILDIR) {
 		sp->dirfd = stores_root(st);
 		snprintf(sp->path, sizeof sp->path, "%s/tmp/%s", first->dir, sp->id);
+		if (sp->dirfd < 0)
+			return -1;
+		sp->fd = openat(sp->dirfd, sp->path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	} else {
 		sp->dirfd = stores_queue(st);
-		snprintf(sp->path, sizeof sp->path, "tmp/%s", sp->id);
+		if (sp->dirfd < 0)
+			return -1;
+		sp->fd = queue_create_tmp(sp->dirfd, sp->id, sp->path, sizeof sp->path);
 	}
-	if (sp->dirfd < 0)
-		return -1;
-	sp->fd = openat(sp->dirfd, sp->path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (sp->fd < 0) {
 		log_event(LOG_LEVEL_ERROR, "trouble", "path", sp->path, "error", strerror(errno), NULL);
 		return -1;
@@ -116,69 +118,26 @@ void spool_discard(struct spool *sp)
 	sp->fd = -1;
 }
 
-/* Put the spool file into the queue as msg/ID. */
-static int queue_message(struct spool *sp, int queuefd)
+/* The queue's copy: the spool file and an envelope of the relayed recipients. */
+static int deliver_to_queue(struct spool *sp, const struct transaction *tx, const struct trace *tr)
 {
-	char msg[UNIQUE_ID_MAX + 8], tmp[UNIQUE_ID_MAX + 16];
+	int queuefd = stores_queue(sp->stores);
+	struct envelope env;
 
-	snprintf(msg, sizeof msg, "msg/%s", sp->id);
-	if (linkat(sp->dirfd, sp->path, queuefd, msg, 0) < 0) {
-		if (errno != EXDEV && errno != EPERM && errno != EMLINK)
-			return -1;
-		snprintf(tmp, sizeof tmp, "tmp/%s.copy", sp->id);
-		int fd = openat(queuefd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-		if (fd < 0)
-			return -1;
-		if (copy_fd(sp->fd, fd) < 0 || fsync(fd) < 0 || close(fd) < 0 ||
-		    renameat(queuefd, tmp, queuefd, msg) < 0) {
-			close_quietly(fd);
-			unlinkat(queuefd, tmp, 0);
-			return -1;
-		}
-	}
-	return fsync_dir_at(queuefd, "msg");
-}
-
-static int queue_envelope(struct spool *sp, int queuefd, const struct transaction *tx,
-                          const struct trace *tr)
-{
-	struct envelope env = { .arrival = time(NULL) };
-	int rc = 0;
-
-	snprintf(env.id, sizeof env.id, "%s", sp->id);
-	snprintf(env.peer, sizeof env.peer, "%s", tr->peer);
-	snprintf(env.helo, sizeof env.helo, "%s", tr->helo);
-	env.sender = (char *)tx->sender;
+	if (queuefd < 0)
+		return -1;
+	int rc = envelope_init(&env, sp->id, tr->peer, tr->helo, tx->sender);
 	env.body_8bit = tx->body_8bit;
 	env.smtputf8 = tx->smtputf8;
-	env.next_attempt = env.arrival;
 	for (size_t i = 0; i < tx->n_rcpts && rc == 0; i++)
 		if (tx->rcpts[i].kind == TARGET_QUEUE)
 			rc = envelope_add_rcpt(&env, RCPT_PENDING, tx->rcpts[i].address);
 	if (rc == 0)
-		rc = envelope_write(queuefd, &env);
+		rc = queue_enqueue(queuefd, sp->dirfd, sp->path, sp->fd, &env);
 	int saved = errno;
-	env.sender = NULL;
 	envelope_free(&env);
 	errno = saved;
 	return rc;
-}
-
-static int deliver_to_queue(struct spool *sp, const struct transaction *tx, const struct trace *tr)
-{
-	int queuefd = stores_queue(sp->stores);
-
-	if (queuefd < 0 || queue_message(sp, queuefd) < 0)
-		return -1;
-	if (queue_envelope(sp, queuefd, tx, tr) < 0) {
-		char msg[UNIQUE_ID_MAX + 8];
-		int saved = errno;
-		snprintf(msg, sizeof msg, "msg/%s", sp->id);
-		unlinkat(queuefd, msg, 0);
-		errno = saved;
-		return -1;
-	}
-	return 0;
 }
 
 /* A failed commit takes back the copies already in place: the client is

@@ -8,12 +8,13 @@
 
 #include "address.h"
 #include "config.h"
+#include "local.h"
 
 enum target_kind { TARGET_MAILDIR, TARGET_QUEUE };
 
 struct target {
 	enum target_kind kind;
-	char dir[DOMAIN_MAX + LOCAL_PART_MAX + 2];   /* Maildir: "domain/user" */
+	char dir[MAILDIR_NAME_MAX];                   /* Maildir: "domain/user" */
 	char address[ADDRESS_MAX + 1];               /* "local@domain" as given */
 };
 

@@ -1,6 +1,7 @@
 /* Unit tests for common/address.c: RFC 5321 paths and parameters. */
 #include "address.h"
 #include "check.h"
+#include "local.h"        /* local_user(), the other half of an address's fate */
 
 #include <string.h>
 
