@@ -6,7 +6,6 @@
 #include <limits.h>
 #include <poll.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 /* ---- the plain backend: the fds themselves ---------------------------- */
@@ -47,19 +46,6 @@ void stream_set_timeout(struct stream *s, unsigned seconds)
 	s->timeout_ms = seconds > INT_MAX / 1000 ? INT_MAX : (int)seconds * 1000;
 }
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-void stream_set_deadline(struct stream *s, unsigned seconds)
-{
-	s->deadline = seconds ? now_ms() + (long long)seconds * 1000 : 0;
-}
-
 void stream_init(struct stream *s, const struct stream_backend *backend, void *ctx,
                  int in, int out, unsigned timeout_seconds)
 {
@@ -69,6 +55,7 @@ void stream_init(struct stream *s, const struct stream_backend *backend, void *c
 	s->out = out;
 	stream_set_timeout(s, timeout_seconds);
 	s->deadline = 0;
+	s->clock_ms = NULL;
 	s->rpos = s->rlen = s->wlen = 0;
 	s->write_error = 0;
 	int flags = fcntl(out, F_GETFL);
@@ -101,7 +88,7 @@ static int wait_for(const struct stream *s, int fd, short events)
 	int ms = s->timeout_ms;
 
 	if (s->deadline) {
-		long long left = s->deadline - now_ms();
+		long long left = s->deadline - s->clock_ms();
 		if (left <= 0)
 			return 0;
 		if (left < ms)
@@ -151,7 +138,7 @@ void stream_put(struct stream *s, const void *bytes, size_t len)
 {
 	const char *p = bytes;
 
-	while (len > 0 && !s->write_error) {
+	while (len > 0) {
 		if (s->wlen == sizeof s->wbuf && stream_flush(s) != STREAM_OK)
 			return;
 		size_t n = sizeof s->wbuf - s->wlen;

@@ -46,7 +46,8 @@ struct stream {
 	void *ctx;                 /* the backend's own state */
 	int in, out;
 	int timeout_ms;            /* bound of each wait */
-	long long deadline;        /* CLOCK_MONOTONIC ms; 0: none */
+	long long deadline;        /* ms on clock_ms(); 0: none */
+	long long (*clock_ms)(void);  /* set with the deadline */
 	size_t rpos, rlen;         /* unread input: rbuf[rpos .. rlen) */
 	size_t wlen;
 	int write_error;           /* errno of the failed write (ETIMEDOUT); sticky */
@@ -60,7 +61,9 @@ struct stream {
 void stream_init(struct stream *s, const struct stream_backend *backend, void *ctx,
                  int in, int out, unsigned timeout_seconds);
 void stream_set_timeout(struct stream *s, unsigned seconds);
-/* From now on no wait ends later than seconds from now; 0 lifts it. */
+/* From now on no wait ends later than seconds from now; 0 lifts it.
+ * (In stream_deadline.c: a program that never sets one does not link
+ * the clock.) */
 void stream_set_deadline(struct stream *s, unsigned seconds);
 int stream_close(struct stream *s);
 
@@ -91,7 +94,7 @@ void stream_discard_input(struct stream *s);
 enum stream_status stream_read_line(struct stream *s, char *line, size_t max, size_t *len);
 
 /* Queue output; written when the buffer fills or on stream_flush.  After
- * a failed write, output is dropped and stream_flush reports the error. */
+ * a failed write nothing more is written: stream_flush reports the error. */
 void stream_put(struct stream *s, const void *bytes, size_t len);
 void stream_puts(struct stream *s, const char *text);
 enum stream_status stream_flush(struct stream *s);

@@ -4,8 +4,8 @@
  * The first octet picks the setting: bit 0 a stranger (TCPREMOTEIP
  * outside relay_networks) or a local, relaying session; bit 1 debug
  * logging; bit 2 short reads: then the next octet seeds the sizes (1 to
- * 64 octets) that each read(2) of the session returns at most, as a slow
- * network would deliver them (netio.c is built with -Dread=fuzz_read).
+ * 64 octets) that each read of the session returns at most, as a slow
+ * network would deliver them (a stream backend of short reads).
  * The rest is what the client sends.  The mail root and the
  * queue live in a private directory under /dev/shm.
  *
@@ -21,6 +21,7 @@
 #include "log.h"
 #include "maildir.h"
 #include "session.h"
+#include "stream.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -48,6 +49,19 @@ static struct {
 	unsigned seen[MAX_IDS];
 	size_t n;
 } replies;
+
+/* The session's stream backend: in short-read mode, at most a few octets
+ * a read; writes and the rest as on a plain fd. */
+static unsigned short_reads;            /* the generator state */
+
+static ssize_t short_read(struct stream *s, void *buf, size_t len)
+{
+	short_reads = short_reads * 1103515245u + 12345u;
+	size_t cap = 1 + (short_reads >> 16) % 64;
+	return read(s->in, buf, len > cap ? cap : len);
+}
+
+static struct stream_backend short_reader;
 
 static void mkdirs(const char *dir)
 {
@@ -89,6 +103,8 @@ static void setup(void)
 	snprintf(option, sizeof option, "queue_dir=%s/root/queue", base);
 	REQUIRE(config_set(&cfg, option, "fuzz", 0, err, sizeof err) == 0);
 	config_finish(&cfg);
+	short_reader = stream_plain;
+	short_reader.read = short_read;
 	in_fd = memfd_create("client", 0);
 	out_fd = memfd_create("replies", 0);
 	REQUIRE(in_fd >= 0 && out_fd >= 0);
@@ -241,21 +257,6 @@ static void check_store(bool stranger)
 		REQUIRE(replies.seen[i] > 0);
 }
 
-/* read(2) for netio.c: in short-read mode, at most a few octets a call. */
-static unsigned short_reads;            /* 0: off; else the generator state */
-
-ssize_t fuzz_read(int fd, void *buf, size_t len);
-ssize_t fuzz_read(int fd, void *buf, size_t len)
-{
-	if (short_reads && fd == in_fd) {
-		short_reads = short_reads * 1103515245u + 12345u;
-		size_t cap = 1 + (short_reads >> 16) % 64;
-		if (len > cap)
-			len = cap;
-	}
-	return read(fd, buf, len);
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (size == 0)
@@ -280,7 +281,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	REQUIRE(ftruncate(in_fd, 0) == 0 && ftruncate(out_fd, 0) == 0);
 	REQUIRE(pwrite(in_fd, data + 1, size - 1, 0) == (ssize_t)(size - 1));
 	REQUIRE(lseek(in_fd, 0, SEEK_SET) == 0 && lseek(out_fd, 0, SEEK_SET) == 0);
-	int status = session_run(&cfg, in_fd, out_fd);
+	int status = short_reads ? session_run_with(&cfg, &short_reader, NULL, in_fd, out_fd)
+	                         : session_run(&cfg, in_fd, out_fd);
 	REQUIRE(status == 0 || status == 1);
 	check_store(stranger);
 	return 0;
