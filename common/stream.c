@@ -65,7 +65,7 @@ void stream_init(struct stream *s, const struct stream_backend *backend, void *c
 
 int stream_close(struct stream *s)
 {
-	return s->backend->close ? s->backend->close(s) : 0;
+	return s->backend && s->backend->close ? s->backend->close(s) : 0;
 }
 
 /* ---- waiting ------------------------------------------------------------ */
@@ -95,6 +95,11 @@ static int wait_for(const struct stream *s, int fd, short events)
 			ms = (int)left;
 	}
 	return poll_fd(fd, events, ms);
+}
+
+int stream_wait_writable(struct stream *s)
+{
+	return wait_for(s, s->out, POLLOUT);
 }
 
 static size_t backend_pending(const struct stream *s)

@@ -67,6 +67,10 @@ void stream_set_timeout(struct stream *s, unsigned seconds);
 void stream_set_deadline(struct stream *s, unsigned seconds);
 int stream_close(struct stream *s);
 
+/* Wait until out takes output (a connect(2) in progress): 1 ready,
+ * 0 timed out, -1 error. */
+int stream_wait_writable(struct stream *s);
+
 /* Make sure input is buffered (flushing output first when neither the fd
  * nor the backend has input waiting). */
 enum stream_status stream_fill(struct stream *s);

@@ -21,7 +21,7 @@
 #include "log.h"
 #include "maildir.h"
 #include "session.h"
-#include "stream.h"
+#include "short_read.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -49,19 +49,6 @@ static struct {
 	unsigned seen[MAX_IDS];
 	size_t n;
 } replies;
-
-/* The session's stream backend: in short-read mode, at most a few octets
- * a read; writes and the rest as on a plain fd. */
-static unsigned short_reads;            /* the generator state */
-
-static ssize_t short_read(struct stream *s, void *buf, size_t len)
-{
-	short_reads = short_reads * 1103515245u + 12345u;
-	size_t cap = 1 + (short_reads >> 16) % 64;
-	return read(s->in, buf, len > cap ? cap : len);
-}
-
-static struct stream_backend short_reader;
 
 static void mkdirs(const char *dir)
 {
@@ -103,8 +90,6 @@ static void setup(void)
 	snprintf(option, sizeof option, "queue_dir=%s/root/queue", base);
 	REQUIRE(config_set(&cfg, option, "fuzz", 0, err, sizeof err) == 0);
 	config_finish(&cfg);
-	short_reader = stream_plain;
-	short_reader.read = short_read;
 	in_fd = memfd_create("client", 0);
 	out_fd = memfd_create("replies", 0);
 	REQUIRE(in_fd >= 0 && out_fd >= 0);
@@ -261,11 +246,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (size == 0)
 		return 0;
-	short_reads = 0;
-	if (data[0] & 4) {
+	bool short_reads = data[0] & 4;
+	if (short_reads) {
 		if (size < 2)
 			return 0;
-		short_reads = data[1] | 0x100u;
+		short_read_seed(data[1] | 0x100u);
 		data++;
 		size--;
 	}
@@ -281,7 +266,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	REQUIRE(ftruncate(in_fd, 0) == 0 && ftruncate(out_fd, 0) == 0);
 	REQUIRE(pwrite(in_fd, data + 1, size - 1, 0) == (ssize_t)(size - 1));
 	REQUIRE(lseek(in_fd, 0, SEEK_SET) == 0 && lseek(out_fd, 0, SEEK_SET) == 0);
-	int status = short_reads ? session_run_with(&cfg, &short_reader, NULL, in_fd, out_fd)
+	int status = short_reads ? session_run_with(&cfg, &short_read_backend, NULL, in_fd, out_fd)
 	                         : session_run(&cfg, in_fd, out_fd);
 	REQUIRE(status == 0 || status == 1);
 	check_store(stranger);

@@ -43,12 +43,14 @@ common="$top/common/address.c $top/common/cidr.c $top/common/config.c $top/commo
 	$top/common/log.c $top/common/maildir.c $top/common/queue.c $top/common/stream.c
 	$top/common/stream_deadline.c"
 session="$top/smtpd-session/session.c $top/smtpd-session/data.c
-	$top/smtpd-session/peer.c $top/smtpd-session/target.c $top/smtpd-session/delivery.c"
+	$top/smtpd-session/peer.c $top/smtpd-session/target.c $top/smtpd-session/delivery.c
+	$here/short_read.c"
 
 sources_of() {
 	case $1 in
 	data) echo "$top/smtpd-session/data.c" ;;
-	reply) echo "$top/smtp-relay/conn.c" ;;
+	reply) echo "$top/smtp-relay/conn.c $top/common/stream.c $top/common/stream_deadline.c
+		$here/short_read.c" ;;
 	dns) echo "$common $work/dns-fuzz-answers.o $(pkg-config --libs ldns)" ;;
 	session) echo "$common $session" ;;
 	*) echo "$common" ;;
