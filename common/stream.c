@@ -10,17 +10,26 @@
 
 /* ---- the plain backend: the fds themselves ---------------------------- */
 
-static ssize_t plain_read(struct stream *s, void *buf, size_t len)
+/* All its operations are the stream's defaults (NULL): a call of read(2)
+ * or write(2) with no indirection, as the session pays on every line. */
+const struct stream_backend stream_plain = { 0 };
+
+static ssize_t backend_read(struct stream *s, void *buf, size_t len)
 {
-	return read(s->in, buf, len);
+	return s->backend->read ? s->backend->read(s, buf, len) : read(s->in, buf, len);
 }
 
-static ssize_t plain_write(struct stream *s, const void *buf, size_t len)
+static ssize_t backend_write(struct stream *s, const void *buf, size_t len)
 {
-	return write(s->out, buf, len);
+	return s->backend->write ? s->backend->write(s, buf, len) : write(s->out, buf, len);
 }
 
-static int plain_close(struct stream *s)
+static size_t backend_pending(const struct stream *s)
+{
+	return s->backend->pending ? s->backend->pending(s) : 0;
+}
+
+static int close_fds(struct stream *s)
 {
 	int rc = 0;
 
@@ -31,13 +40,6 @@ static int plain_close(struct stream *s)
 	s->in = s->out = -1;
 	return rc;
 }
-
-const struct stream_backend stream_plain = {
-	.read = plain_read,
-	.write = plain_write,
-	.pending = NULL,          /* nothing held beyond what poll(2) sees */
-	.close = plain_close,
-};
 
 /* ---- set-up ------------------------------------------------------------ */
 
@@ -65,7 +67,10 @@ void stream_init(struct stream *s, const struct stream_backend *backend, void *c
 
 int stream_close(struct stream *s)
 {
-	return s->backend && s->backend->close ? s->backend->close(s) : 0;
+	if (!s->backend)                  /* never started */
+		return 0;
+	int rc = s->backend->close ? s->backend->close(s) : 0;
+	return close_fds(s) < 0 ? -1 : rc;
 }
 
 /* ---- waiting ------------------------------------------------------------ */
@@ -83,7 +88,7 @@ static int poll_fd(int fd, short events, int ms)
 
 /* Wait for events on fd within the timeout and the deadline: 1 ready,
  * 0 timed out, -1 error. */
-static int wait_for(const struct stream *s, int fd, short events)
+static inline int wait_for(const struct stream *s, int fd, short events)
 {
 	int ms = s->timeout_ms;
 
@@ -102,11 +107,6 @@ int stream_wait_writable(struct stream *s)
 	return wait_for(s, s->out, POLLOUT);
 }
 
-static size_t backend_pending(const struct stream *s)
-{
-	return s->backend->pending ? s->backend->pending(s) : 0;
-}
-
 /* ---- output ------------------------------------------------------------- */
 
 enum stream_status stream_flush(struct stream *s)
@@ -114,7 +114,7 @@ enum stream_status stream_flush(struct stream *s)
 	size_t done = 0;
 
 	while (!s->write_error && done < s->wlen) {
-		ssize_t n = s->backend->write(s, s->wbuf + done, s->wlen - done);
+		ssize_t n = backend_write(s, s->wbuf + done, s->wlen - done);
 		if (n > 0) {
 			done += (size_t)n;
 			continue;
@@ -143,6 +143,11 @@ void stream_put(struct stream *s, const void *bytes, size_t len)
 {
 	const char *p = bytes;
 
+	if (len <= sizeof s->wbuf - s->wlen) {        /* the usual case: it fits */
+		memcpy(s->wbuf + s->wlen, p, len);
+		s->wlen += len;
+		return;
+	}
 	while (len > 0) {
 		if (s->wlen == sizeof s->wbuf && stream_flush(s) != STREAM_OK)
 			return;
@@ -186,7 +191,7 @@ enum stream_status stream_fill(struct stream *s)
 			if (r < 0)
 				return STREAM_ERROR;
 		}
-		ssize_t n = s->backend->read(s, s->rbuf, sizeof s->rbuf);
+		ssize_t n = backend_read(s, s->rbuf, sizeof s->rbuf);
 		if (n > 0) {
 			s->rlen = (size_t)n;
 			return STREAM_OK;

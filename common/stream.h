@@ -28,9 +28,10 @@ struct stream;
 
 /* read and write behave as read(2) and write(2) on a non-blocking fd:
  * -1 with errno EAGAIN means "wait for the fd" and the stream polls.
- * pending (may be NULL: none) counts octets the backend already holds,
- * which poll(2) cannot see (a TLS record decrypted in advance).  close
- * ends the backend's session and closes the fds. */
+ * pending counts octets the backend already holds, which poll(2) cannot
+ * see (a TLS record decrypted in advance).  close ends the backend's
+ * session; the stream closes the fds after it.  An operation left NULL
+ * is the plain fd's: read(2), write(2), nothing pending, nothing to end. */
 struct stream_backend {
 	ssize_t (*read)(struct stream *s, void *buf, size_t len);
 	ssize_t (*write)(struct stream *s, const void *buf, size_t len);
@@ -38,7 +39,7 @@ struct stream_backend {
 	int (*close)(struct stream *s);
 };
 
-/* read(2)/write(2) on the fds. */
+/* read(2)/write(2) on the fds: every operation NULL. */
 extern const struct stream_backend stream_plain;
 
 struct stream {
