@@ -208,7 +208,10 @@ void stream_discard_input(struct stream *s)
 	s->rpos = s->rlen = 0;
 }
 
-enum stream_status stream_read_line(struct stream *s, char *line, size_t max, size_t *len)
+/* A line into line; one over max is read to its end (skip) or left
+ * where the limit was passed. */
+static enum stream_status read_line(struct stream *s, char *line, size_t max, size_t *len,
+                                    bool skip)
 {
 	size_t n = 0;
 	bool too_long = false;
@@ -226,6 +229,8 @@ enum stream_status stream_read_line(struct stream *s, char *line, size_t max, si
 		if (!too_long) {
 			if (n + take > max) {
 				too_long = true;
+				if (!skip)
+					return STREAM_TOO_LONG;
 			} else {
 				memcpy(line + n, start, take);
 				n += take;
@@ -242,4 +247,14 @@ enum stream_status stream_read_line(struct stream *s, char *line, size_t max, si
 		*len = n;
 		return STREAM_OK;
 	}
+}
+
+enum stream_status stream_read_line(struct stream *s, char *line, size_t max, size_t *len)
+{
+	return read_line(s, line, max, len, true);
+}
+
+enum stream_status stream_read_line_strict(struct stream *s, char *line, size_t max, size_t *len)
+{
+	return read_line(s, line, max, len, false);
 }

@@ -98,6 +98,11 @@ void stream_discard_input(struct stream *s);
  * included) is read to its end and reported as STREAM_TOO_LONG. */
 enum stream_status stream_read_line(struct stream *s, char *line, size_t max, size_t *len);
 
+/* The same, but a line over max ends the reading at once (STREAM_TOO_LONG,
+ * the rest unread): for a peer whose overlong line ends the conversation,
+ * as a server's reply to the relay does. */
+enum stream_status stream_read_line_strict(struct stream *s, char *line, size_t max, size_t *len);
+
 /* Queue output; written when the buffer fills or on stream_flush.  After
  * a failed write nothing more is written: stream_flush reports the error. */
 void stream_put(struct stream *s, const void *bytes, size_t len);

@@ -100,7 +100,7 @@ static int read_line(struct conn *c, char *line)
 {
 	size_t len;
 
-	switch (stream_read_line(&c->s, line, REPLY_LINE_MAX, &len)) {
+	switch (stream_read_line_strict(&c->s, line, REPLY_LINE_MAX, &len)) {
 	case STREAM_OK:
 		if (len >= LINE_MAX_OCTETS)
 			line[LINE_MAX_OCTETS - 1] = '\0';

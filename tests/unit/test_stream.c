@@ -80,6 +80,25 @@ static void test_lines(const struct stream_backend *b)
 	unpair(&s);
 }
 
+/* The strict reader gives up on an overlong line at once: a server's
+ * endless reply line must not hold the relay until the deadline. */
+static void test_strict(void)
+{
+	struct stream s;
+	char line[16];
+	size_t len;
+
+	pair(&s, &stream_plain);
+	peer_send("250 0123456789abcdef and no end");
+	CHECK(stream_read_line_strict(&s, line, sizeof line, &len) == STREAM_TOO_LONG);
+	unpair(&s);
+	pair(&s, &stream_plain);
+	peer_send("250 short\r\n");
+	CHECK(stream_read_line_strict(&s, line, sizeof line, &len) == STREAM_OK);
+	CHECK(strcmp(line, "250 short") == 0);
+	unpair(&s);
+}
+
 /* Replies wait while input is waiting, and go out in one write when it
  * runs dry (RFC 2920). */
 static void test_pipelining(void)
@@ -250,6 +269,7 @@ int main(void)
 {
 	test_lines(&stream_plain);
 	test_lines(&one_octet);
+	test_strict();
 	test_pipelining();
 	test_pending();
 	test_discard();
