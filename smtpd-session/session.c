@@ -8,7 +8,7 @@
 #include "data.h"
 #include "delivery.h"
 #include "log.h"
-#include "netio.h"
+#include "stream.h"
 #include "peer.h"
 #include "target.h"
 
@@ -26,7 +26,7 @@
 
 struct session {
 	const struct config *cfg;
-	struct netio io;
+	struct stream io;
 	struct peer peer;
 	struct stores stores;
 	char id[32];
@@ -47,8 +47,8 @@ struct session {
 static void send_line(struct session *s, const char *line, size_t len)
 {
 	log_event(LOG_LEVEL_DEBUG, "reply", "text", line, NULL);
-	netio_write(&s->io, line, len);
-	netio_write(&s->io, "\r\n", 2);
+	stream_put(&s->io, line, len);
+	stream_put(&s->io, "\r\n", 2);
 }
 
 /* "CODE X.Y.Z text": the one way a command is answered. */
@@ -383,20 +383,20 @@ static void cmd_rcpt(struct session *s, const char *arg)
 /* ---- DATA ------------------------------------------------------------- */
 
 /* Read the message to <CRLF>.<CRLF>, storing it as it comes. */
-static enum netio_status receive_data(struct session *s, struct data_machine *m)
+static enum stream_status receive_data(struct session *s, struct data_machine *m)
 {
 	bool done = false;
 
 	data_init(m);
 	while (!done) {
-		enum netio_status st = netio_fill(&s->io);
-		if (st != NETIO_OK)
+		enum stream_status st = stream_fill(&s->io);
+		if (st != STREAM_OK)
 			return st;
-		size_t used = data_feed(m, s->io.rbuf + s->io.rpos, s->io.rlen - s->io.rpos, &done,
-		                        spool_write, &s->spool);
-		s->io.rpos += used;
+		size_t len;
+		const char *in = stream_input(&s->io, &len);
+		stream_consume(&s->io, data_feed(m, in, len, &done, spool_write, &s->spool));
 	}
-	return NETIO_OK;
+	return STREAM_OK;
 }
 
 /* The verdict on a received message, after its final dot. */
@@ -462,12 +462,12 @@ static void cmd_data(struct session *s, const char *arg)
 		return;
 	}
 	reply(s, 354, "2.0.0", "End data with <CR><LF>.<CR><LF>");
-	enum netio_status st = receive_data(s, &m);
-	if (st != NETIO_OK) {
+	enum stream_status st = receive_data(s, &m);
+	if (st != STREAM_OK) {
 		spool_discard(&s->spool);          /* nothing of it is kept */
 		log_event(LOG_LEVEL_INFO, "data-aborted", "msgid", s->spool.id,
-		          "reason", st == NETIO_TIMEOUT ? "timeout" : "disconnect", NULL);
-		s->close_reason = st == NETIO_TIMEOUT ? "timeout" : st == NETIO_EOF ? "eof" : "io-error";
+		          "reason", st == STREAM_TIMEOUT ? "timeout" : "disconnect", NULL);
+		s->close_reason = st == STREAM_TIMEOUT ? "timeout" : st == STREAM_EOF ? "eof" : "io-error";
 		return;
 	}
 	finish_message(s, &m, &tr);
@@ -580,14 +580,14 @@ static const char *command_loop(struct session *s)
 
 	while (!s->close_reason) {
 		size_t len;
-		enum netio_status st = netio_read_line(&s->io, line, COMMAND_MAX, &len);
-		if (st == NETIO_TOO_LONG) {
+		enum stream_status st = stream_read_line(&s->io, line, COMMAND_MAX, &len);
+		if (st == STREAM_TOO_LONG) {
 			reply(s, 500, "5.5.2", "Line too long");
-		} else if (st == NETIO_OK) {
+		} else if (st == STREAM_OK) {
 			log_event(LOG_LEVEL_DEBUG, "command", "text", line, NULL);
 			dispatch(s, line, len);
 		} else {
-			return st == NETIO_EOF ? "eof" : st == NETIO_TIMEOUT ? "timeout" : "io-error";
+			return st == STREAM_EOF ? "eof" : st == STREAM_TIMEOUT ? "timeout" : "io-error";
 		}
 		if (s->errors > s->cfg->max_errors && !s->close_reason) {
 			reply(s, 421, "4.7.0", "%s Too many errors, closing connection", s->cfg->hostname);
@@ -598,6 +598,12 @@ static const char *command_loop(struct session *s)
 }
 
 int session_run(const struct config *cfg, int in, int out)
+{
+	return session_run_with(cfg, &stream_plain, NULL, in, out);
+}
+
+int session_run_with(const struct config *cfg, const struct stream_backend *backend, void *ctx,
+                     int in, int out)
 {
 	static struct session session;    /* large buffers: not on the stack */
 	static bool used;
@@ -611,7 +617,7 @@ int session_run(const struct config *cfg, int in, int out)
 	used = true;
 	s->cfg = cfg;
 	s->spool.fd = -1;
-	netio_init(&s->io, in, out, cfg->timeout);
+	stream_init(&s->io, backend, ctx, in, out, cfg->timeout);
 	stores_init(&s->stores, cfg);
 	peer_detect(&s->peer, cfg);
 	make_session_id(s->id, sizeof s->id);
@@ -622,7 +628,7 @@ int session_run(const struct config *cfg, int in, int out)
 	s->tx.rcpts = malloc(cfg->max_recipients * sizeof *s->tx.rcpts);
 	if (!s->tx.rcpts) {
 		send_line(s, "421 4.3.0 Out of memory", 23);
-		netio_flush(&s->io);
+		stream_flush(&s->io);
 		return 1;
 	}
 	/* RFC 2034: no enhanced code in the greeting */
@@ -633,7 +639,7 @@ int session_run(const struct config *cfg, int in, int out)
 	const char *reason = command_loop(s);
 	if (strcmp(reason, "timeout") == 0)
 		reply(s, 421, "4.4.2", "%s Timeout, closing connection", cfg->hostname);
-	if (netio_flush(&s->io) != NETIO_OK && strcmp(reason, "eof") != 0)
+	if (stream_flush(&s->io) != STREAM_OK && strcmp(reason, "eof") != 0)
 		reason = "io-error";
 	session_close(s, reason);
 	return strcmp(reason, "io-error") == 0 ? 1 : 0;

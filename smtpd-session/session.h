@@ -8,4 +8,10 @@
  * Returns the exit status for the process (0 after QUIT or clean EOF). */
 int session_run(const struct config *cfg, int in, int out);
 
+/* The same over another stream backend (the fuzz target's short reads;
+ * later TLS from the first octet). */
+struct stream_backend;
+int session_run_with(const struct config *cfg, const struct stream_backend *backend, void *ctx,
+                     int in, int out);
+
 #endif

@@ -40,17 +40,19 @@ cflags="-std=c17 -g -O1 -D_GNU_SOURCE -Wall -Wextra -Werror
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 	-I$top/common -I$top/smtpd-session -I$top/smtp-relay"
 common="$top/common/address.c $top/common/cidr.c $top/common/config.c $top/common/fsutil.c
-	$top/common/local.c $top/common/log.c $top/common/maildir.c $top/common/queue.c"
-# netio.c is built apart, with read(2) under the harness's control
+	$top/common/local.c $top/common/log.c $top/common/maildir.c $top/common/queue.c
+	$top/common/stream.c $top/common/stream_deadline.c"
 session="$top/smtpd-session/session.c $top/smtpd-session/data.c
-	$top/smtpd-session/peer.c $top/smtpd-session/target.c $top/smtpd-session/delivery.c"
+	$top/smtpd-session/peer.c $top/smtpd-session/target.c $top/smtpd-session/delivery.c
+	$here/short_read.c"
 
 sources_of() {
 	case $1 in
 	data) echo "$top/smtpd-session/data.c" ;;
-	reply) echo "$top/smtp-relay/conn.c" ;;
+	reply) echo "$top/smtp-relay/conn.c $top/common/stream.c $top/common/stream_deadline.c
+		$here/short_read.c" ;;
 	dns) echo "$common $work/dns-fuzz-answers.o $(pkg-config --libs ldns)" ;;
-	session) echo "$common $session $work/netio-short-reads.o" ;;
+	session) echo "$common $session" ;;
 	*) echo "$common" ;;
 	esac
 }
@@ -70,9 +72,6 @@ failed=""
 # shellcheck disable=SC2086,SC2046
 $CLANG $cflags $(pkg-config --cflags ldns) -Dldns_resolver_query_status=fuzz_query_status \
 	-c -o "$work/dns-fuzz-answers.o" "$top/smtp-relay/dns.c"
-# fuzz_session decides how much each read(2) of the session returns.
-# shellcheck disable=SC2086
-$CLANG $cflags -Dread=fuzz_read -c -o "$work/netio-short-reads.o" "$top/smtpd-session/netio.c"
 
 for t in $targets; do
 	bin="$work/fuzz_$t"
