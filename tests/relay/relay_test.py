@@ -888,6 +888,15 @@ def test_mx_limits(top):
     hosts = {l.split("host=")[1].split()[0] for l in open(c.log) if "event=attempt" in l}
     check(len(tried) == 10, f"10 addresses tried: {tried}")
     check(len(hosts) == 4, f"hosts tried: {hosts}")
+    # one address per host: the host limit stops the list first
+    c2 = Case(top, "manyhosts")
+    qid = c2.submit("alice@local.test", ["x@manyhosts.test"])
+    c2.relay()
+    check(c2.entries() == [qid], "deferred, not delivered by the 8th MX")
+    check(delivered("real") == [], "the 8th MX is past the limit")
+    tried = [l.split("host=")[1].split()[0] for l in open(c2.log) if "event=attempt" in l]
+    check(tried == [f"h{i}.manyhosts.test" for i in range(1, 6)],
+          f"the 5 best hosts, in order, once each: {tried}")
 
 
 def test_self_mx_after_dns_failure(top):
