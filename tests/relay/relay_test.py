@@ -592,14 +592,17 @@ def test_deferral_then_success(top):
     """450 on RCPT: deferred with a retry time, delivered by a later run"""
     c = Case(top, "deferral")
     qid = c.submit("alice@local.test", ["defer-dan@real.test"])
+    before = int(time.time())
     c.relay()
+    after = int(time.time())
     check(c.entries() == [qid], "entry kept after 450")
     env = c.envelope(qid)
     check("rcpt pending defer-dan@real.test" in env, "recipient still pending")
     check("rcpt-error 450 4.2.0 mx.real.test" in env, f"error recorded: {env}")
     check("attempts 1" in env, "attempt counted")
-    nxt = int(env.split("\nnext ")[1].split()[0])
-    check(nxt >= time.time() + 200, "next attempt minutes later (retry_min 5m)")
+    nxt = next_attempt(env)
+    check(before + 300 <= nxt <= after + 300,
+          f"next attempt 5m (retry_min) after the run: {nxt - before}s after its start")
     listing = c.relay("-l").stdout.decode()
     check(qid in listing and "defer-dan@real.test" in listing and "450 4.2.0" in listing,
           f"-l lists the entry: {listing}")
@@ -608,6 +611,26 @@ def test_deferral_then_success(top):
     c.relay("-f")
     check(len(delivered("real")) == 1, "delivered on the flush run")
     check(c.entries() == [], "entry removed")
+    check(c.maildir("alice") == [], "no bounce")
+
+
+def next_attempt(env):
+    return int(env.split("\nnext ")[1].split()[0])
+
+
+def test_retry_schedule(top):
+    """retry delays double from retry_min and stop at retry_max"""
+    c = Case(top, "retry", "retry_min = 100s\nretry_max = 250s\n")
+    qid = c.submit("alice@local.test", ["tempfail-r@real.test"])
+    for attempt, delay in enumerate((100, 200, 250, 250), 1):
+        before = int(time.time())
+        c.relay("-f")
+        after = int(time.time())
+        env = c.envelope(qid)
+        check(f"\nattempts {attempt}\n" in env, f"attempt {attempt} counted: {env}")
+        nxt = next_attempt(env)
+        check(before + delay <= nxt <= after + delay,
+              f"after attempt {attempt} the next is {delay}s later, not {nxt - before}s")
     check(c.maildir("alice") == [], "no bounce")
 
 
