@@ -216,6 +216,7 @@ class Scripted:
     def reset(self):
         with self.lock:
             self.connections = 0
+            self.finished = 0
             self.verbs = []
             self.messages = 0
 
@@ -229,7 +230,25 @@ class Scripted:
                 self.connections += 1
             threading.Thread(target=self.serve, args=(conn,), daemon=True).start()
 
+    def settled(self, connections, timeout=10):
+        """Wait (the relay has exited) until our threads took `connections`
+        connections and finished each; True when they did."""
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            with self.lock:
+                if self.connections >= connections and self.finished == self.connections:
+                    return True
+            time.sleep(0.02)
+        return False
+
     def serve(self, conn):
+        try:
+            self.converse(conn)
+        finally:
+            with self.lock:
+                self.finished += 1
+
+    def converse(self, conn):
         with conn, conn.makefile("rb") as f:
             try:
                 conn.sendall(self.greeting.encode() + b"\r\n")
@@ -1001,6 +1020,48 @@ def test_no_reply_to_dot_not_resent(top):
     check(delivered("backup") == [], "no copy at the second MX")
     check(c.entries() == [qid], "entry kept")
     check("rcpt-error 451 4.4.2 mx.real.test" in c.envelope(qid), c.envelope(qid))
+
+
+def test_host_refusal_is_temporary(top):
+    """a 554 greeting, or EHLO and HELO refused: next MX; as the only MX: deferred, never bounced"""
+    c = Case(top, "hostrefused")
+    c.submit("alice@local.test", ["a@greet5xx.test"])
+    c.submit("alice@local.test", ["b@helo5xx.test"])
+    only = sorted([c.submit("alice@local.test", ["c@greet5xxonly.test"]),
+                   c.submit("alice@local.test", ["d@helo5xxonly.test"])])
+    for run in (1, 2):           # and again: still no bounce on the next attempt
+        c.relay("-f")
+        check(c.entries() == only, f"run {run}: only the entries without another MX kept")
+        for qid, host in zip(only, ("mx.greet5xx.test", "mx.helo5xx.test")):
+            env = c.envelope(qid)
+            check("\nrcpt pending " in env and f"rcpt-error 451 4.4.0 {host}" in env
+                  and f"\nattempts {run}\n" in env, f"run {run}: deferred, 4.4.0: {env}")
+        check(c.maildir("alice") == [] and c.maildir("postmaster") == [], f"run {run}: no DSN")
+    rcpts = sorted(r for m in delivered("real") for r in m[1])
+    check(rcpts == ["a@greet5xx.test", "b@helo5xx.test"], f"the next MX got them once: {rcpts}")
+    greet, helo = SCRIPTED["greet554"], SCRIPTED["helo550"]
+    # each host: its two messages in the first run, the one left in the second
+    greet.settled(3)
+    helo.settled(3)
+    check(greet.connections == 3 and "MAIL" not in greet.verbs,
+          f"the 554 host: tried once per message and run, no MAIL: {greet.connections} {greet.verbs}")
+    check(helo.connections == 3 and helo.verbs.count("HELO") == 3 and "MAIL" not in helo.verbs,
+          f"EHLO refused: HELO tried, then no MAIL: {helo.connections} {helo.verbs}")
+
+
+def test_dropped_after_dot_not_resent(top):
+    """the connection drops after the final dot: deferred, no copy at the next MX"""
+    c = Case(top, "dropdot")
+    qid = c.submit("alice@local.test", ["x@dropdot.test"])
+    c.relay()
+    SCRIPTED["dropdot"].settled(1)
+    check(SCRIPTED["dropdot"].messages == 1, "the first MX got the whole message, dot and all")
+    check(delivered("real") == [], "no second copy at the next MX")
+    check(c.entries() == [qid], "entry kept")
+    env = c.envelope(qid)
+    check("rcpt pending x@dropdot.test" in env and "rcpt-error 451 4.4.2 mx.dropdot.test" in env,
+          env)
+    check(c.maildir("alice") == [], "no DSN")
 
 
 def test_delivered_saved_per_transaction(top):
