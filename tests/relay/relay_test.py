@@ -23,6 +23,7 @@ import email
 import email.policy
 import os
 import pwd
+import re
 import shutil
 import signal
 import socket
@@ -1062,6 +1063,95 @@ def test_dropped_after_dot_not_resent(top):
     check("rcpt pending x@dropdot.test" in env and "rcpt-error 451 4.4.2 mx.dropdot.test" in env,
           env)
     check(c.maildir("alice") == [], "no DSN")
+
+
+STRACE = shutil.which("strace")
+SYSCALL = re.compile(r"^(\d+) +(\w+)\((.*)\) += (-?\d+)")
+SYSCALL_ARG = re.compile(r'(?:\d+|AT_FDCWD)<([^>]*)>|"((?:[^"\\]|\\.)*)"')
+
+
+def traced_calls(path):
+    """strace -y output -> [(name, [absolute paths])]: a file descriptor
+    argument is its path, a quoted name relative to the one before it."""
+    calls = []
+    for line in open(path):
+        m = SYSCALL.match(line)
+        if not m or int(m.group(4)) < 0:
+            continue
+        paths, base = [], None
+        for fd_path, name in SYSCALL_ARG.findall(m.group(3)):
+            if fd_path:
+                base = fd_path
+                if m.group(2) in ("fsync", "fdatasync"):
+                    paths.append(fd_path)
+            else:
+                paths.append(os.path.join(base or "/", name))
+        calls.append((m.group(2), paths))
+    return calls
+
+
+def first(calls, name, path, after=-1):
+    """Index of the first call `name` on `path` after index `after`, or None."""
+    for i in range(after + 1, len(calls)):
+        if calls[i][0] == name and path in calls[i][1]:
+            return i
+    return None
+
+
+def test_bounce_stored_before_marked(top):
+    """a DSN is fsynced into the Maildir or the queue before its recipients are marked failed"""
+    if not STRACE:
+        raise Skip("strace not installed (Debian package strace)")
+    c = Case(top, "bounceorder", "max_parallel = 1\n")
+    gone = c.submit("alice@local.test", ["reject-a@real.test"])        # all failed: removed
+    kept = c.submit("alice@local.test", ["reject-b@real.test", "tempfail-b@real.test"])
+    foreign = c.submit("carol@elsewhere.test", ["reject-c@real.test"])  # DSN through the queue
+    trace = os.path.join(c.dir, "strace.out")
+    with open(c.log, "a") as log:
+        r = subprocess.run([STRACE, "-f", "-y", "-qq", "-e", "signal=none", "-o", trace, "-e",
+                            "trace=openat,fsync,fdatasync,linkat,renameat,renameat2,unlinkat",
+                            RELAY, "-c", c.conf], stderr=log, timeout=60)
+    check(r.returncode == 0, f"smtp-relay under strace exited {r.returncode}")
+    calls = traced_calls(trace)
+    queue, mail = os.path.realpath(c.queue), os.path.realpath(c.mail)
+    new = os.path.join(mail, "local.test/alice/new")
+
+    def marks(qid):
+        """The calls that change env/QID: the envelope rewritten or removed."""
+        env = os.path.join(queue, "env", qid)
+        return [i for i, (name, paths) in enumerate(calls)
+                if name in ("renameat", "renameat2", "unlinkat") and paths[-1] == env]
+
+    dsns = sorted(os.listdir(new))
+    check(len(dsns) == 2, f"two DSNs for alice: {dsns}")
+    for name in dsns:
+        text = open(os.path.join(new, name), "rb").read().decode()
+        qid = gone if gone in text else kept
+        check(qid in text, f"the DSN {name} names its message")
+        link = first(calls, "linkat", os.path.join(new, name))
+        check(link is not None, f"the DSN {name} was linked into new/")
+        src = calls[link][1][0]
+        synced = first(calls, "fsync", src)
+        check(synced is not None and synced < link, f"the DSN file fsynced before its link: {src}")
+        dir_synced = first(calls, "fsync", new, after=link)
+        check(dir_synced is not None, "new/ fsynced after the link")
+        check(marks(qid) and min(marks(qid)) > dir_synced,
+              f"{qid} marked only after its DSN is on disk: calls {marks(qid)}, "
+              f"DSN linked at {link}, new/ fsynced at {dir_synced}")
+    check(kept in c.entries() and gone not in c.entries(), c.entries())
+    check("rcpt failed reject-b@real.test" in c.envelope(kept), c.envelope(kept))
+    queued = [q for q in c.entries() if q != kept]
+    check(len(queued) == 1 and foreign not in queued, f"the foreign DSN queued: {queued}")
+    dsn_msg = first(calls, "linkat", os.path.join(queue, "msg", queued[0]))
+    msg_synced = first(calls, "fsync", os.path.join(queue, "msg"), after=dsn_msg or 0)
+    dsn_env = first(calls, "renameat", os.path.join(queue, "env", queued[0]))
+    check(None not in (dsn_msg, msg_synced, dsn_env) and dsn_msg < msg_synced < dsn_env,
+          f"the DSN's message linked into msg/ ({dsn_msg}), msg/ fsynced ({msg_synced}), "
+          f"then its envelope renamed into env/ ({dsn_env})")
+    env_synced = first(calls, "fsync", os.path.join(queue, "env"), after=dsn_env)
+    check(marks(foreign) and env_synced is not None and min(marks(foreign)) > env_synced,
+          f"{foreign} removed only after the DSN's envelope is on disk: calls "
+          f"{marks(foreign)}, DSN envelope at {dsn_env}, env/ fsynced at {env_synced}")
 
 
 def test_delivered_saved_per_transaction(top):
