@@ -1102,6 +1102,8 @@ def test_bounce_stored_before_marked(top):
     """a DSN is fsynced into the Maildir or the queue before its recipients are marked failed"""
     if not STRACE:
         raise Skip("strace not installed (Debian package strace)")
+    if subprocess.run([STRACE, "-qq", "-o", "/dev/null", "true"]).returncode != 0:
+        raise Skip("strace cannot trace here (ptrace denied)")
     c = Case(top, "bounceorder", "max_parallel = 1\n")
     gone = c.submit("alice@local.test", ["reject-a@real.test"])        # all failed: removed
     kept = c.submit("alice@local.test", ["reject-b@real.test", "tempfail-b@real.test"])
@@ -1152,6 +1154,73 @@ def test_bounce_stored_before_marked(top):
     check(marks(foreign) and env_synced is not None and min(marks(foreign)) > env_synced,
           f"{foreign} removed only after the DSN's envelope is on disk: calls "
           f"{marks(foreign)}, DSN envelope at {dsn_env}, env/ fsynced at {env_synced}")
+
+
+LOG_PAIR = re.compile(r'([a-z][a-z0-9_-]*)=("(?:[^"\\]|\\.)*"|\S*)')
+
+
+def log_events(path, event):
+    """The log lines of one event as dicts, in order; values unquoted."""
+    out = []
+    for line in open(path):
+        pairs = [(k, v[1:-1].replace('\\"', '"').replace("\\\\", "\\") if v.startswith('"') else v)
+                 for k, v in LOG_PAIR.findall(line.split(": ", 1)[-1])]
+        d = dict(pairs)
+        if d.get("event") == event:
+            d["_keys"] = [k for k, _ in pairs]
+            out.append(d)
+    return out
+
+
+def test_log_events(top):
+    """event=delivery per recipient and run, event=bounce per DSN, event=removed per finished entry"""
+    c = Case(top, "logevents")
+    qid = c.put_entry("alice@local.test",
+                      ["ok-l@real.test", "reject-l@real.test", "tempfail-l@real.test"],
+                      b"Subject: log\n\nx\n", age=1000, attempts=3)
+    done = c.put_entry("alice@local.test", ["ok-m@real.test"], b"Subject: log\n\nx\n")
+    null = c.put_entry("", ["reject-n@real.test"], b"Subject: log\n\nx\n")
+    c.relay()
+    first_run = log_events(c.log, "delivery")
+    c.relay("-f")
+    deliveries = log_events(c.log, "delivery")
+    second_run = deliveries[len(first_run):]
+
+    def one(rcpt, lines):
+        got = [d for d in lines if d.get("rcpt") == rcpt]
+        check(len(got) == 1, f"one event=delivery for {rcpt}: {got}")
+        return got[0]
+
+    want = {"ok-l@real.test": ("sent", "250", "2.0.0", "Ok: queued"),
+            "reject-l@real.test": ("bounced", "550", "5.1.1", "no such user here"),
+            "tempfail-l@real.test": ("deferred", "451", "4.3.0", "temporary trouble")}
+    for rcpt, (status, code, enh, reply) in want.items():
+        d = one(rcpt, first_run)
+        check(d["_keys"][:2] == ["msgid", "event"] and d["msgid"] == qid, f"queue id first: {d}")
+        check((d["status"], d["relay"], d["addr"], d["code"], d["enh"], d["reply"], d["attempts"])
+              == (status, "mx.real.test", "127.0.0.7", code, enh, reply, "4"), d)
+        check(1000 <= int(d["delay"]) < 1000 + 300, f"delay: seconds since arrival: {d}")
+    check(one("ok-m@real.test", first_run)["status"] == "sent", first_run)
+    check(one("reject-n@real.test", first_run)["status"] == "bounced", first_run)
+    check(len(first_run) == 5, f"one per recipient in the first run: {len(first_run)}")
+    d = one("tempfail-l@real.test", second_run)
+    check(len(second_run) == 1 and d["status"] == "deferred" and d["attempts"] == "5",
+          f"the second run: only the recipient still pending, attempt 5: {second_run}")
+
+    bounces = log_events(c.log, "bounce")
+    dsns = sorted(os.listdir(os.path.join(c.mail, "local.test/alice/new")))
+    check(len(bounces) == 2 and len(dsns) == 1, f"two bounce events, one DSN: {bounces} {dsns}")
+    stored = [b for b in bounces if b["msgid"] == qid]
+    check(len(stored) == 1 and stored[0]["to"] == "alice@local.test"
+          and stored[0]["result"] == "stored" and dsns[0].startswith(stored[0]["dsn"] + "."),
+          f"the DSN stored, named by its id: {stored} {dsns}")
+    suppressed = [b for b in bounces if b["msgid"] == null]
+    check(len(suppressed) == 1 and suppressed[0]["to"] == "<>"
+          and suppressed[0]["result"].startswith("suppressed"), f"null sender: {suppressed}")
+
+    removed = [d["msgid"] for d in log_events(c.log, "removed")]
+    check(sorted(removed) == sorted([done, null]) and c.entries() == [qid],
+          f"event=removed once for each finished entry, never for the one left: {removed}")
 
 
 def test_delivered_saved_per_transaction(top):
