@@ -1339,6 +1339,54 @@ def test_bad_config(top):
     check(r.returncode == 0 and b"queue is empty" in r.stdout, r)
 
 
+def test_exit_75_on_fault(top):
+    """exit 75 when the queue cannot be opened or no resolver can be set up; nothing lost"""
+    c = Case(top, "exit75")
+    notdir = os.path.join(c.dir, "not-a-directory")
+    open(notdir, "w").close()
+    for args in ([], ["-l"]):
+        r = subprocess.run([RELAY, "-c", c.conf, "-o", f"queue_dir={notdir}", *args],
+                           capture_output=True, timeout=60)
+        check(r.returncode == 75, f"queue_dir a file, {args}: exit {r.returncode} {r.stderr}")
+    qid = c.submit("alice@local.test", ["x@real.test"])
+    env = c.envelope(qid)
+    missing = os.path.join(c.dir, "no-such-resolv.conf")
+    for workers in ("1", "2"):        # one worker in the run's own process, or forked ones
+        if workers == "2":
+            c.submit("alice@local.test", ["y@real.test"])
+        r = subprocess.run([RELAY, "-c", c.conf, "-o", f"nameservers={missing}",
+                            "-o", f"max_parallel={workers}"], capture_output=True, timeout=60)
+        check(r.returncode == 75, f"no resolver, {workers} worker(s): exit {r.returncode} {r.stderr}")
+        check(missing.encode() in r.stderr, f"the log names the resolver file: {r.stderr}")
+    check(c.envelope(qid) == env and delivered("real") == [], "nothing tried, nothing lost")
+    c.relay()
+    check(c.entries() == [] and len(delivered("real")) == 2, "the next run delivers both")
+
+
+def test_smarthost_by_name(top):
+    """smarthost = NAME:PORT: its AAAA then A addresses, from the configured resolver"""
+    c = Case(top, "smartname", "smarthost = smarthost.test:2525\n")
+    c.submit("alice@local.test", ["a@remote.test", "b@nosuch.test"])
+    c.relay()
+    check(c.entries() == [], f"entry removed: {open(c.log).read()}")
+    got = delivered("smart")
+    check(len(got) == 1 and sorted(got[0][1]) == ["a@remote.test", "b@nosuch.test"],
+          f"one transaction with both at the smarthost: {got}")
+    tried = [l.split(" addr=")[1].split()[0] for l in open(c.log) if "event=attempt" in l]
+    check(list(dict.fromkeys(tried)) == ["fd00:99::66", "127.0.0.10"],
+          f"its IPv6 address tried first, then the IPv4 one: {tried}")
+    c6 = Case(top, "smartname6", "smarthost = smarthost6.test\n")
+    c6.submit("alice@local.test", ["c@remote.test"])
+    c6.relay()
+    check(c6.entries() == [] and [m[1] for m in delivered("v6")] == [["c@remote.test"]],
+          f"an IPv6-only smarthost name, port 25: {delivered('v6')}")
+    bad = Case(top, "smartnone", "smarthost = nosuch.test\n")
+    qid = bad.submit("alice@local.test", ["d@remote.test"])
+    bad.relay()
+    check(bad.entries() == [qid] and "4.4.3" in bad.envelope(qid) and bad.maildir("alice") == [],
+          f"a smarthost name that does not resolve: deferred, not bounced: {bad.envelope(qid)}")
+
+
 def test_bulk_connection_reuse(top):
     """200 messages to 10 domains in one run, sessions reused"""
     c = Case(top, "bulk")
