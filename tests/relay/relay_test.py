@@ -1109,10 +1109,12 @@ def test_bounce_stored_before_marked(top):
     kept = c.submit("alice@local.test", ["reject-b@real.test", "tempfail-b@real.test"])
     foreign = c.submit("carol@elsewhere.test", ["reject-c@real.test"])  # DSN through the queue
     trace = os.path.join(c.dir, "strace.out")
+    env = dict(os.environ)      # LeakSanitizer cannot run under ptrace; the other cases check leaks
+    env["ASAN_OPTIONS"] = ":".join(filter(None, [env.get("ASAN_OPTIONS"), "detect_leaks=0"]))
     with open(c.log, "a") as log:
         r = subprocess.run([STRACE, "-f", "-y", "-qq", "-e", "signal=none", "-o", trace, "-e",
                             "trace=openat,fsync,fdatasync,linkat,renameat,renameat2,unlinkat",
-                            RELAY, "-c", c.conf], stderr=log, timeout=60)
+                            RELAY, "-c", c.conf], stderr=log, env=env, timeout=60)
     check(r.returncode == 0, f"smtp-relay under strace exited {r.returncode}")
     calls = traced_calls(trace)
     queue, mail = os.path.realpath(c.queue), os.path.realpath(c.mail)
@@ -1340,7 +1342,7 @@ def test_bad_config(top):
 
 
 def test_exit_75_on_fault(top):
-    """exit 75 when the queue cannot be opened or no resolver can be set up; nothing lost"""
+    """exit 75: the queue cannot be opened, no resolver, -l cannot write; nothing lost"""
     c = Case(top, "exit75")
     notdir = os.path.join(c.dir, "not-a-directory")
     open(notdir, "w").close()
@@ -1359,8 +1361,44 @@ def test_exit_75_on_fault(top):
         check(r.returncode == 75, f"no resolver, {workers} worker(s): exit {r.returncode} {r.stderr}")
         check(missing.encode() in r.stderr, f"the log names the resolver file: {r.stderr}")
     check(c.envelope(qid) == env and delivered("real") == [], "nothing tried, nothing lost")
+    with open("/dev/full", "w") as full:      # -l: the listing cannot be written
+        r = subprocess.run([RELAY, "-c", c.conf, "-l"], stdout=full, stderr=subprocess.PIPE,
+                           timeout=60)
+    check(r.returncode == 75, f"-l onto /dev/full: exit {r.returncode} {r.stderr}")
     c.relay()
     check(c.entries() == [] and len(delivered("real")) == 2, "the next run delivers both")
+
+
+def children_of(pid):
+    kids = []
+    for d in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{d}/stat") as f:
+                if int(f.read().rsplit(")", 1)[1].split()[1]) == pid:
+                    kids.append(int(d))
+        except (OSError, ValueError, IndexError):
+            pass
+    return kids
+
+
+def test_exit_75_worker_killed(top):
+    """a worker killed by a signal: the run exits 75; the next run delivers everything"""
+    c = Case(top, "exit75kill", "max_parallel = 2\ndata_timeout = 3s\n")
+    c.submit("alice@local.test", ["k1@real.test"])
+    c.submit("alice@local.test", ["k2@real.test"])
+    handler = sinks["real"][0]
+    handler.slow = True
+    p = c.start_relay()
+    check(handler.in_data.wait(20), "a worker reached DATA")
+    workers = children_of(p.pid)
+    check(len(workers) == 2, f"two worker processes: {workers}")
+    os.kill(workers[0], signal.SIGKILL)
+    check(p.wait(60) == 75, f"exit 75 after a worker was killed, not {p.returncode}")
+    handler.reset()
+    c.relay("-f")
+    rcpts = sorted(r for m in delivered("real") for r in m[1])
+    check(rcpts == ["k1@real.test", "k2@real.test"] and c.entries() == [],
+          f"the next run delivers both: {rcpts} {c.entries()}")
 
 
 def test_smarthost_by_name(top):
