@@ -7,7 +7,7 @@
 # when some cases were skipped and none failed; under CI=true a skip is a
 # failure (exit 1), since CI is meant to run everything.
 set -u
-# The Python tests use bare asserts: an inherited PYTHONOPTIMIZE would strip them.
+# An inherited PYTHONOPTIMIZE would strip every bare assert of the Python side.
 unset PYTHONOPTIMIZE
 : "${top_srcdir:=$(cd "$(dirname "$0")/.." && pwd)}"
 : "${top_builddir:=$PWD}"
