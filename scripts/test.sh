@@ -76,8 +76,9 @@ VALGRIND="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-ki
 tail -1 "$top/build/valgrind.log"
 
 # distcheck's own make check repeats the tests from the tarball under a
-# throw-away prefix in /tmp, which nspawn.sh skips by design (PrivateTmp=
-# would hide it); its results are not counted above, so CI's rule on skips
+# throw-away prefix inside the build tree (in /tmp, or in /root for a clone
+# there), which nspawn.sh skips by design (PrivateTmp= or ProtectHome= would
+# hide it from the services); its results are not counted above, so CI's rule on skips
 # is left to the two counted runs.
 echo "== make distcheck"
 CI='' make -C "$top/build" -s distcheck >/dev/null

@@ -39,11 +39,14 @@ W=$(mktemp -d /tmp/mailsock-nspawn.XXXXXX) || exit 99
 trap nspawn_cleanup EXIT
 trap 'exit 1' INT TERM HUP PIPE
 nspawn_paths
-# make distcheck configures a throw-away prefix under /tmp, which the units'
-# own PrivateTmp= hides from the services: they are tested as configured for
-# a real prefix, in the ordinary make check.
+# make distcheck configures a throw-away prefix inside its build tree: under
+# /tmp, which the units' own PrivateTmp= hides from the services, or under
+# /root for a clone in root's home, which ProtectHome= hides and whose mode
+# 0700 keeps the mail user out.  The units are tested as configured for a
+# real prefix, in the ordinary make check.
 case $SESSION_BIN in
 /tmp/* | /var/tmp/*) skip "units configured for a temporary prefix ($SESSION_BIN), hidden by PrivateTmp=" ;;
+/root/* | /home/* | /run/user/*) skip "units configured for a prefix in a home directory ($SESSION_BIN), hidden by ProtectHome=" ;;
 esac
 mkdir -p "$W/etc/timer.d" || exit 99
 printf '%s\n' "hostname = mx.example.test" "domains = example.test" \
