@@ -51,13 +51,15 @@ static void send_line(struct session *s, const char *line, size_t len)
 	stream_put(&s->io, "\r\n", 2);
 }
 
-/* "CODE X.Y.Z text": the one way a command is answered. */
+/* "CODE X.Y.Z text", or "CODE text" with no ecode: the one way a command
+ * is answered. */
 __attribute__((format(printf, 4, 5)))
 static void reply(struct session *s, int code, const char *ecode, const char *fmt, ...)
 {
 	char line[600];
 	va_list ap;
-	int n = snprintf(line, sizeof line, "%d %s ", code, ecode);
+	int n = ecode ? snprintf(line, sizeof line, "%d %s ", code, ecode)
+	              : snprintf(line, sizeof line, "%d ", code);
 
 	va_start(ap, fmt);
 	vsnprintf(line + n, sizeof line - (size_t)n, fmt, ap);
@@ -461,7 +463,8 @@ static void cmd_data(struct session *s, const char *arg)
 		      "Cannot store message now, try again later");
 		return;
 	}
-	reply(s, 354, "2.0.0", "End data with <CR><LF>.<CR><LF>");
+	/* RFC 3463 codes belong on final replies: none on the intermediate 354 */
+	reply(s, 354, NULL, "End data with <CR><LF>.<CR><LF>");
 	enum stream_status st = receive_data(s, &m);
 	if (st != STREAM_OK) {
 		spool_discard(&s->spool);          /* nothing of it is kept */
