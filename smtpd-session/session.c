@@ -169,15 +169,6 @@ static void reply(struct session *s, int code, const char *ecode, const char *fm
 	send_line(s, line, strlen(line));
 }
 
-/* One line of a multi-line reply ("CODE-text"), as in the EHLO reply. */
-static void reply_continued(struct session *s, int code, const char *text)
-{
-	char line[600];
-	int n = snprintf(line, sizeof line, "%d-%s", code, text);
-
-	send_line(s, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
-}
-
 /* A reply by its name. */
 static void say(struct session *s, enum canned r)
 {
@@ -265,19 +256,58 @@ static void proceed_helo(struct session *s, const char *arg)
 	reply(s, 250, NULL, "%s", s->cfg->hostname);     /* RFC 2034: no code here */
 }
 
+/* SIZE's parameter: the limit, exactly (RFC 1870). */
+static size_t size_param(const struct session *s, char *buf, size_t size)
+{
+	int n = snprintf(buf, size, " %llu", (unsigned long long)s->cfg->max_message_size);
+	return n > 0 && (size_t)n < size ? (size_t)n : 0;
+}
+
+/* The EHLO keywords, in the order listed.  A row is listed when its
+ * condition holds (no condition: always); STARTTLS and AUTH will have one. */
+static const struct keyword {
+	const char *name;
+	bool (*offered)(const struct session *s);
+	size_t (*param)(const struct session *s, char *buf, size_t size);
+} keywords[] = {
+	{ "PIPELINING", NULL, NULL },               /* RFC 2920 */
+	{ "SIZE", NULL, size_param },               /* RFC 1870 */
+	{ "8BITMIME", NULL, NULL },                 /* RFC 6152 */
+	{ "ENHANCEDSTATUSCODES", NULL, NULL },      /* RFC 2034 */
+	{ "SMTPUTF8", NULL, NULL },                 /* RFC 6531 */
+};
+
+/* "250-KEYWORD[ PARAM]" into line; returns its length. */
+static size_t keyword_line(const struct session *s, const struct keyword *k, char *line, size_t size)
+{
+	size_t n = strlen(k->name);
+
+	if (n > size - 5)
+		n = size - 5;
+	memcpy(line, "250-", 4);
+	memcpy(line + 4, k->name, n);
+	n += 4;
+	if (k->param)
+		n += k->param(s, line + n, size - n);
+	line[n] = '\0';
+	return n;
+}
+
+/* The EHLO reply (RFC 5321 4.1.1.1): each line but the last says "250-". */
 static void proceed_ehlo(struct session *s, const char *arg)
 {
 	char line[128];
 
 	greet(s, arg, true);
-	snprintf(line, sizeof line, "%.64s greets %.48s", s->cfg->hostname, arg);
-	reply_continued(s, 250, line);
-	reply_continued(s, 250, "PIPELINING");
-	snprintf(line, sizeof line, "SIZE %llu", (unsigned long long)s->cfg->max_message_size);
-	reply_continued(s, 250, line);
-	reply_continued(s, 250, "8BITMIME");
-	reply_continued(s, 250, "ENHANCEDSTATUSCODES");
-	send_line(s, "250 SMTPUTF8", 12);
+	size_t n = (size_t)snprintf(line, sizeof line, "250-%.64s greets %.48s", s->cfg->hostname, arg);
+	for (size_t i = 0; i < sizeof keywords / sizeof keywords[0]; i++) {
+		if (keywords[i].offered && !keywords[i].offered(s))
+			continue;
+		send_line(s, line, n);
+		n = keyword_line(s, &keywords[i], line, sizeof line);
+	}
+	line[3] = ' ';
+	send_line(s, line, n);
 }
 
 /* ---- MAIL ------------------------------------------------------------- */
