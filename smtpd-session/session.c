@@ -27,7 +27,8 @@
 #define COMMAND_MAX 512        /* RFC 5321 4.5.3.1.4, CR LF included */
 #define HOP_LIMIT 100          /* RFC 5321 6.3: more Received fields is a loop */
 
-/* Where the session stands.  STARTTLS will add its handshake here. */
+/* Where the session stands.  STARTTLS will add its handshake here; AUTH's
+ * 334 exchange reads its lines through line mode (session.on_line). */
 enum state {
 	STATE_GREETING,    /* greeted the client; no HELO or EHLO yet */
 	STATE_READY,       /* HELO or EHLO seen; no transaction open */
@@ -49,6 +50,11 @@ enum close_reason {
 	CLOSE_TOO_MANY_ERRORS,
 };
 
+struct session;
+
+/* A handler for one input line (the line without CR LF, NUL-terminated). */
+typedef void line_handler(struct session *s, char *line, size_t len);
+
 struct session {
 	const struct config *cfg;
 	struct stream io;
@@ -59,6 +65,10 @@ struct session {
 	enum state state;
 	bool esmtp;
 	enum close_reason close;   /* set when the session must end */
+	/* Line mode: the next input line goes here.  dispatch() for commands;
+	 * a continuation (AUTH's answer to a 334, RFC 4954 4) sets a handler
+	 * of its own for one line, after which lines are commands again. */
+	line_handler *on_line;
 	unsigned errors;
 	unsigned messages;
 	unsigned rcpts_accepted;
@@ -793,7 +803,7 @@ static void session_close(struct session *s, enum close_reason reason)
 	free(s->tx.rcpts);
 }
 
-/* Read and answer commands until the session must end. */
+/* Read lines and hand each to on_line until the session must end. */
 static void command_loop(struct session *s)
 {
 	char line[COMMAND_MAX + 1];
@@ -802,9 +812,12 @@ static void command_loop(struct session *s)
 		size_t len;
 		enum stream_status st = stream_read_line(&s->io, line, COMMAND_MAX, &len);
 		if (st == STREAM_TOO_LONG) {
+			s->on_line = dispatch;      /* ends line mode too */
 			say(s, R_LINE_TOO_LONG);
 		} else if (st == STREAM_OK) {
-			dispatch(s, line, len);
+			line_handler *handle = s->on_line;
+			s->on_line = dispatch;      /* line mode lasts one line */
+			handle(s, line, len);
 		} else {
 			s->close = close_reason_of(st);
 			return;
@@ -835,6 +848,7 @@ int session_run_with(const struct config *cfg, const struct stream_backend *back
 	s->cfg = cfg;
 	s->state = STATE_GREETING;
 	s->close = CLOSE_NONE;
+	s->on_line = dispatch;
 	s->spool.fd = -1;
 	stream_init(&s->io, backend, ctx, in, out, cfg->timeout);
 	stores_init(&s->stores, cfg);
