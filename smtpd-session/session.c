@@ -48,6 +48,7 @@ enum close_reason {
 	CLOSE_TIMEOUT,
 	CLOSE_IO_ERROR,
 	CLOSE_TOO_MANY_ERRORS,
+	CLOSE_NO_MEMORY,        /* before the greeting */
 };
 
 struct session;
@@ -111,6 +112,7 @@ enum canned {
 	R_NUL,
 	R_UNKNOWN_COMMAND,
 	R_LINE_TOO_LONG,
+	R_BAD_SEQUENCE,
 	R_NO_MEMORY,
 };
 
@@ -151,6 +153,7 @@ static const struct canned_reply {
 	[R_NUL] = { 500, "5.5.2", "NUL character in command" },
 	[R_UNKNOWN_COMMAND] = { 500, "5.5.1", "Command unrecognized" },
 	[R_LINE_TOO_LONG] = { 500, "5.5.2", "Line too long" },
+	[R_BAD_SEQUENCE] = { 503, "5.5.1", "Bad sequence of commands" },
 	[R_NO_MEMORY] = { 421, "4.3.0", "Out of memory" },
 };
 
@@ -707,8 +710,9 @@ static void proceed_expn(struct session *s, const char *arg)
 #define VERB(v) v, sizeof v - 1
 
 /* A verb is allowed in the states of its row; elsewhere its refuse()
- * answers (a 503 as a rule).  An allowed command is checked (check() replies
- * and returns false on error; none: nothing to check), then acted on. */
+ * answers (none: 503 Bad sequence).  An allowed command is checked (check()
+ * replies and returns false on error; none: nothing to check), then acted
+ * on. */
 static const struct command {
 	const char *verb;
 	size_t verb_len;
@@ -738,6 +742,15 @@ static const struct command *command_find(const char *verb, size_t len)
 	return NULL;
 }
 
+/* A command in a state its row does not allow (RFC 5321 4.1.4). */
+static void refuse_out_of_order(struct session *s, const struct command *c)
+{
+	if (c->refuse)
+		c->refuse(s);
+	else
+		say(s, R_BAD_SEQUENCE);
+}
+
 /* A command line: the verb up to the first space, then its argument. */
 static void dispatch(struct session *s, char *line, size_t len)
 {
@@ -759,7 +772,7 @@ static void dispatch(struct session *s, char *line, size_t len)
 	if (!c)
 		say(s, R_UNKNOWN_COMMAND);
 	else if (!(c->states & IN(s->state)))
-		c->refuse(s);
+		refuse_out_of_order(s, c);
 	else if (!c->check || c->check(s, arg))
 		c->proceed(s, arg);
 }
@@ -778,6 +791,7 @@ static const struct close_row {
 	[CLOSE_TIMEOUT] = { "timeout", 0, 421, "4.4.2", "Timeout, closing connection" },
 	[CLOSE_IO_ERROR] = { "io-error", 1, 0, NULL, NULL },
 	[CLOSE_TOO_MANY_ERRORS] = { "too-many-errors", 0, 421, "4.7.0", "Too many errors, closing connection" },
+	[CLOSE_NO_MEMORY] = { "out-of-memory", 1, 0, NULL, NULL },
 };
 
 static void make_session_id(char *buf, size_t size)
@@ -862,7 +876,7 @@ int session_run_with(const struct config *cfg, const struct stream_backend *back
 	if (!s->tx.rcpts) {
 		say(s, R_NO_MEMORY);
 		stream_flush(&s->io);
-		return 1;
+		return close_reasons[CLOSE_NO_MEMORY].status;
 	}
 	/* RFC 2034: no enhanced code in the greeting */
 	reply(s, 220, NULL, "%s ESMTP mailsock", cfg->hostname);
