@@ -705,6 +705,22 @@ static void proceed_expn(struct session *s, const char *arg)
 	say(s, R_NO_EXPN);
 }
 
+#ifdef SESSION_TEST_VERBS
+/* Test builds only (tests/unit/test_session.c): XLINE puts the session in
+ * line mode, as AUTH's 334 will, and the next line is echoed back. */
+static void echo_line(struct session *s, char *line, size_t len)
+{
+	reply(s, 250, "2.0.0", "Line %.*s", (int)(len > 64 ? 64 : len), line);
+}
+
+static void proceed_xline(struct session *s, const char *arg)
+{
+	(void)arg;
+	s->on_line = echo_line;
+	reply(s, 334, NULL, "Go ahead");
+}
+#endif
+
 /* ---- the command table ------------------------------------------------ */
 
 #define VERB(v) v, sizeof v - 1
@@ -732,6 +748,9 @@ static const struct command {
 	{ VERB("HELP"), ANY_STATE, NULL, NULL, proceed_help },
 	{ VERB("VRFY"), ANY_STATE, NULL, check_vrfy, proceed_vrfy },
 	{ VERB("EXPN"), ANY_STATE, NULL, NULL, proceed_expn },
+#ifdef SESSION_TEST_VERBS
+	{ VERB("XLINE"), ANY_STATE, NULL, NULL, proceed_xline },
+#endif
 };
 
 static const struct command *command_find(const char *verb, size_t len)
