@@ -2,9 +2,10 @@
  *
  * The session is in one state at a time (enum state).  A table of commands
  * says in which states each verb is allowed; a command that is allowed is
- * checked (replying on error) and then acted on.  All replies go through
- * reply(), which adds the enhanced status code (RFC 3463) and counts
- * refusals; the fixed ones have names (enum canned).  Why a session ends
+ * checked (replying on error) and then acted on.  Every reply goes out
+ * through answer(), which counts refusals: a fixed one by its name (say(),
+ * enum canned), any other made by reply(), which puts the code and the
+ * enhanced status code (RFC 3463) before its text.  Why a session ends
  * (enum close_reason) decides the exit status. */
 #include "session.h"
 #include "address.h"
@@ -116,45 +117,45 @@ enum canned {
 	R_NO_MEMORY,
 };
 
-static const struct canned_reply {
-	int code;
-	const char *ecode;         /* NULL: none (RFC 3463: final replies only) */
-	const char *text;
-} canned[] = {
-	[R_DONE] = { 250, "2.0.0", "Ok" },
-	[R_HELO_FIRST] = { 503, "5.5.1", "Say HELO or EHLO first" },
-	[R_SENDER_GIVEN] = { 503, "5.5.1", "Sender already given" },
-	[R_MAIL_SYNTAX] = { 501, "5.5.2", "Syntax: MAIL FROM:<address>" },
-	[R_BAD_SIZE] = { 501, "5.5.4", "Bad SIZE parameter" },
-	[R_BAD_BODY] = { 501, "5.5.4", "BODY must be 7BIT or 8BITMIME" },
-	[R_PARAM_SYNTAX] = { 501, "5.5.4", "Syntax error in parameters" },
-	[R_SENDER_NEEDS_UTF8] = { 553, "5.6.7", "Non-ASCII sender needs SMTPUTF8" },
-	[R_MAIL_FIRST_RCPT] = { 503, "5.5.1", "Need MAIL before RCPT" },
-	[R_RCPT_SYNTAX] = { 501, "5.5.2", "Syntax: RCPT TO:<address>" },
-	[R_RCPT_BAD_ADDRESS] = { 553, "5.1.3", "Bad recipient address syntax" },
-	[R_RCPT_NEEDS_UTF8] = { 553, "5.6.7", "Non-ASCII recipient needs SMTPUTF8" },
-	[R_RCPT_PARAMETERS] = { 555, "5.5.4", "RCPT parameters not supported" },
-	[R_TOO_MANY_RCPTS] = { 452, "4.5.3", "Too many recipients" },
-	[R_NO_SUCH_USER] = { 550, "5.1.1", "No such user here" },
-	[R_MAILBOX_NAME] = { 553, "5.1.3", "Mailbox name not allowed" },
-	[R_RELAY_DENIED] = { 554, "5.7.1", "Relay access denied" },
-	[R_SOURCE_ROUTE] = { 554, "5.7.1", "Source routes are not accepted" },
-	[R_MAILBOX_TEMPFAIL] = { 451, "4.3.0", "Mailbox unavailable, try again later" },
-	[R_MAIL_FIRST_DATA] = { 503, "5.5.1", "Need MAIL command" },
-	[R_NO_RCPTS] = { 554, "5.5.1", "No valid recipients" },
-	[R_DATA_ARGUMENT] = { 501, "5.5.4", "DATA takes no parameters" },
-	[R_START_DATA] = { 354, NULL, "End data with <CR><LF>.<CR><LF>" },
-	[R_TOO_MANY_HOPS] = { 554, "5.4.6", "Too many hops (mail loop?)" },
-	[R_HELP] = { 214, "2.0.0", "Commands: HELO EHLO MAIL RCPT DATA RSET NOOP QUIT HELP VRFY" },
-	[R_VRFY_SYNTAX] = { 501, "5.5.4", "Syntax: VRFY address" },
+/* Each as it goes on the wire: "CODE X.Y.Z text" (RFC 3463 codes on final
+ * replies only).  Arrays, not pointers: in a position-independent
+ * executable every pointer in a table is relocated at start-up (about 12
+ * instructions each), in every session; the tables below do the same. */
+static const char canned[][80] = {
+	[R_DONE] = "250 2.0.0 Ok",
+	[R_HELO_FIRST] = "503 5.5.1 Say HELO or EHLO first",
+	[R_SENDER_GIVEN] = "503 5.5.1 Sender already given",
+	[R_MAIL_SYNTAX] = "501 5.5.2 Syntax: MAIL FROM:<address>",
+	[R_BAD_SIZE] = "501 5.5.4 Bad SIZE parameter",
+	[R_BAD_BODY] = "501 5.5.4 BODY must be 7BIT or 8BITMIME",
+	[R_PARAM_SYNTAX] = "501 5.5.4 Syntax error in parameters",
+	[R_SENDER_NEEDS_UTF8] = "553 5.6.7 Non-ASCII sender needs SMTPUTF8",
+	[R_MAIL_FIRST_RCPT] = "503 5.5.1 Need MAIL before RCPT",
+	[R_RCPT_SYNTAX] = "501 5.5.2 Syntax: RCPT TO:<address>",
+	[R_RCPT_BAD_ADDRESS] = "553 5.1.3 Bad recipient address syntax",
+	[R_RCPT_NEEDS_UTF8] = "553 5.6.7 Non-ASCII recipient needs SMTPUTF8",
+	[R_RCPT_PARAMETERS] = "555 5.5.4 RCPT parameters not supported",
+	[R_TOO_MANY_RCPTS] = "452 4.5.3 Too many recipients",
+	[R_NO_SUCH_USER] = "550 5.1.1 No such user here",
+	[R_MAILBOX_NAME] = "553 5.1.3 Mailbox name not allowed",
+	[R_RELAY_DENIED] = "554 5.7.1 Relay access denied",
+	[R_SOURCE_ROUTE] = "554 5.7.1 Source routes are not accepted",
+	[R_MAILBOX_TEMPFAIL] = "451 4.3.0 Mailbox unavailable, try again later",
+	[R_MAIL_FIRST_DATA] = "503 5.5.1 Need MAIL command",
+	[R_NO_RCPTS] = "554 5.5.1 No valid recipients",
+	[R_DATA_ARGUMENT] = "501 5.5.4 DATA takes no parameters",
+	[R_START_DATA] = "354 End data with <CR><LF>.<CR><LF>",
+	[R_TOO_MANY_HOPS] = "554 5.4.6 Too many hops (mail loop?)",
+	[R_HELP] = "214 2.0.0 Commands: HELO EHLO MAIL RCPT DATA RSET NOOP QUIT HELP VRFY",
+	[R_VRFY_SYNTAX] = "501 5.5.4 Syntax: VRFY address",
 	/* RFC 5321 3.5.3: no address harvesting, but no refusal either */
-	[R_VRFY] = { 252, "2.5.2", "Cannot VRFY user, but will accept message and attempt delivery" },
-	[R_NO_EXPN] = { 502, "5.5.1", "EXPN not available" },
-	[R_NUL] = { 500, "5.5.2", "NUL character in command" },
-	[R_UNKNOWN_COMMAND] = { 500, "5.5.1", "Command unrecognized" },
-	[R_LINE_TOO_LONG] = { 500, "5.5.2", "Line too long" },
-	[R_BAD_SEQUENCE] = { 503, "5.5.1", "Bad sequence of commands" },
-	[R_NO_MEMORY] = { 421, "4.3.0", "Out of memory" },
+	[R_VRFY] = "252 2.5.2 Cannot VRFY user, but will accept message and attempt delivery",
+	[R_NO_EXPN] = "502 5.5.1 EXPN not available",
+	[R_NUL] = "500 5.5.2 NUL character in command",
+	[R_UNKNOWN_COMMAND] = "500 5.5.1 Command unrecognized",
+	[R_LINE_TOO_LONG] = "500 5.5.2 Line too long",
+	[R_BAD_SEQUENCE] = "503 5.5.1 Bad sequence of commands",
+	[R_NO_MEMORY] = "421 4.3.0 Out of memory",
 };
 
 static void send_line(struct session *s, const char *line, size_t len)
@@ -164,8 +165,16 @@ static void send_line(struct session *s, const char *line, size_t len)
 	stream_put(&s->io, "\r\n", 2);
 }
 
-/* "CODE X.Y.Z text", or "CODE text" with no ecode: the one way a command
- * is answered. */
+/* Every reply goes out here, counted as a refusal when it is one. */
+static void answer(struct session *s, const char *line, size_t len)
+{
+	if (line[0] >= '4')
+		s->errors++;
+	send_line(s, line, len);
+}
+
+/* "CODE X.Y.Z text", or "CODE text" with no ecode: a reply with a text made
+ * on the spot. */
 __attribute__((format(printf, 4, 5)))
 static void reply(struct session *s, int code, const char *ecode, const char *fmt, ...)
 {
@@ -177,15 +186,13 @@ static void reply(struct session *s, int code, const char *ecode, const char *fm
 	va_start(ap, fmt);
 	vsnprintf(line + n, sizeof line - (size_t)n, fmt, ap);
 	va_end(ap);
-	if (code >= 400)
-		s->errors++;
-	send_line(s, line, strlen(line));
+	answer(s, line, strlen(line));
 }
 
 /* A reply by its name. */
 static void say(struct session *s, enum canned r)
 {
-	reply(s, canned[r].code, canned[r].ecode, "%s", canned[r].text);
+	answer(s, canned[r], strlen(canned[r]));
 }
 
 /* The store failed with err: a full disk or quota is the client's to wait
@@ -279,7 +286,7 @@ static size_t size_param(const struct session *s, char *buf, size_t size)
 /* The EHLO keywords, in the order listed.  A row is listed when its
  * condition holds (no condition: always); STARTTLS and AUTH will have one. */
 static const struct keyword {
-	const char *name;
+	char name[24];
 	bool (*offered)(const struct session *s);
 	size_t (*param)(const struct session *s, char *buf, size_t size);
 } keywords[] = {
@@ -461,7 +468,7 @@ static void refuse_rcpt(struct session *s, const char *to, const char *reason, e
 
 /* How each target verdict is answered (indexed by enum target_verdict). */
 static const struct refusal {
-	const char *reason;
+	char reason[16];
 	enum canned reply;
 } refusals[] = {
 	[TARGET_UNKNOWN_USER] = { "unknown-user", R_NO_SUCH_USER },
@@ -730,7 +737,7 @@ static void proceed_xline(struct session *s, const char *arg)
  * replies and returns false on error; none: nothing to check), then acted
  * on. */
 static const struct command {
-	const char *verb;
+	char verb[12];
 	size_t verb_len;
 	unsigned states;
 	void (*refuse)(struct session *s);
@@ -800,17 +807,17 @@ static void dispatch(struct session *s, char *line, size_t len)
 
 /* What each close reason logs, answers last and exits with. */
 static const struct close_row {
-	const char *name;
+	char name[16];
 	int status;
 	int code;                  /* 0: nothing more to say */
-	const char *ecode, *text;  /* the text follows the host name */
+	char ecode[6], text[40];   /* the text follows the host name */
 } close_reasons[] = {
-	[CLOSE_QUIT] = { "quit", 0, 0, NULL, NULL },
-	[CLOSE_EOF] = { "eof", 0, 0, NULL, NULL },
+	[CLOSE_QUIT] = { "quit", 0, 0, "", "" },
+	[CLOSE_EOF] = { "eof", 0, 0, "", "" },
 	[CLOSE_TIMEOUT] = { "timeout", 0, 421, "4.4.2", "Timeout, closing connection" },
-	[CLOSE_IO_ERROR] = { "io-error", 1, 0, NULL, NULL },
+	[CLOSE_IO_ERROR] = { "io-error", 1, 0, "", "" },
 	[CLOSE_TOO_MANY_ERRORS] = { "too-many-errors", 0, 421, "4.7.0", "Too many errors, closing connection" },
-	[CLOSE_NO_MEMORY] = { "out-of-memory", 1, 0, NULL, NULL },
+	[CLOSE_NO_MEMORY] = { "out-of-memory", 1, 0, "", "" },
 };
 
 static void make_session_id(char *buf, size_t size)
