@@ -15,6 +15,7 @@
 #include "stream.h"
 #include "peer.h"
 #include "target.h"
+#include "tls.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -28,10 +29,11 @@
 #define COMMAND_MAX 512        /* RFC 5321 4.5.3.1.4, CR LF included */
 #define HOP_LIMIT 100          /* RFC 5321 6.3: more Received fields is a loop */
 
-/* Where the session stands.  STARTTLS will add its handshake here; AUTH's
- * 334 exchange reads its lines through line mode (session.on_line). */
+/* Where the session stands.  After STARTTLS's handshake the session is
+ * back in STATE_GREETING (RFC 3207 4.2); AUTH's 334 exchange reads its
+ * lines through line mode (session.on_line). */
 enum state {
-	STATE_GREETING,    /* greeted the client; no HELO or EHLO yet */
+	STATE_GREETING,    /* greeted the client (or TLS began); no HELO or EHLO yet */
 	STATE_READY,       /* HELO or EHLO seen; no transaction open */
 	STATE_MAIL,        /* MAIL accepted; no recipient yet */
 	STATE_RCPT,        /* a recipient accepted: DATA may follow */
@@ -50,6 +52,8 @@ enum close_reason {
 	CLOSE_IO_ERROR,
 	CLOSE_TOO_MANY_ERRORS,
 	CLOSE_NO_MEMORY,        /* before the greeting */
+	CLOSE_TLS_FAILED,       /* the client's handshake failed (or it left) */
+	CLOSE_TLS_UNAVAILABLE,  /* tls_wrapper, and our certificate or key is unreadable */
 };
 
 struct session;
@@ -66,6 +70,9 @@ struct session {
 	char helo[256];
 	enum state state;
 	bool esmtp;
+	bool tls;                  /* the handshake is done: everything is under TLS */
+	bool authenticated;        /* AUTH succeeded (Received says ESMTPSA, RFC 3848) */
+	char tls_info[96];         /* "TLSv1.3 TLS_AES_256_GCM_SHA384" for Received */
 	enum close_reason close;   /* set when the session must end */
 	/* Line mode: the next input line goes here.  dispatch() for commands;
 	 * a continuation (AUTH's answer to a 334, RFC 4954 4) sets a handler
@@ -115,6 +122,12 @@ enum canned {
 	R_LINE_TOO_LONG,
 	R_BAD_SEQUENCE,
 	R_NO_MEMORY,
+	R_TLS_READY,
+	R_TLS_ARGUMENT,
+	R_TLS_NOT_CONFIGURED,
+	R_TLS_UNAVAILABLE,
+	R_TLS_ACTIVE,
+	R_TLS_REQUIRED,
 };
 
 /* Each as it goes on the wire: "CODE X.Y.Z text" (RFC 3463 codes on final
@@ -156,6 +169,12 @@ static const char canned[][80] = {
 	[R_LINE_TOO_LONG] = "500 5.5.2 Line too long",
 	[R_BAD_SEQUENCE] = "503 5.5.1 Bad sequence of commands",
 	[R_NO_MEMORY] = "421 4.3.0 Out of memory",
+	[R_TLS_READY] = "220 2.0.0 Ready to start TLS",
+	[R_TLS_ARGUMENT] = "501 5.5.4 STARTTLS takes no parameters",
+	[R_TLS_NOT_CONFIGURED] = "502 5.5.1 STARTTLS not available",
+	[R_TLS_UNAVAILABLE] = "454 4.7.0 TLS not available due to local problem",
+	[R_TLS_ACTIVE] = "503 5.5.1 TLS already active",
+	[R_TLS_REQUIRED] = "530 5.7.0 Must issue a STARTTLS command first",
 };
 
 static void send_line(struct session *s, const char *line, size_t len)
@@ -218,11 +237,16 @@ static void transaction_reset(struct session *s)
 	s->tx.n_rcpts = 0;
 }
 
-static const char *protocol(const struct session *s)
+/* The Received field's "with": SMTP, ESMTP or UTF8SMTP (RFC 6531 3.7.3),
+ * then S under TLS and A when authenticated (RFC 3848: ESMTPS, ESMTPSA). */
+static const char *protocol(const struct session *s, char *buf, size_t size)
 {
-	if (s->tx.smtputf8)
-		return "UTF8SMTP";                  /* RFC 6531 3.7.3 */
-	return s->esmtp ? "ESMTP" : "SMTP";
+	const char *base = s->tx.smtputf8 ? "UTF8SMTP" : s->esmtp ? "ESMTP" : "SMTP";
+
+	if (!s->esmtp)
+		return base;
+	snprintf(buf, size, "%s%s%s", base, s->tls ? "S" : "", s->authenticated ? "A" : "");
+	return buf;
 }
 
 /* ---- HELO / EHLO ------------------------------------------------------ */
@@ -283,8 +307,15 @@ static size_t size_param(const struct session *s, char *buf, size_t size)
 	return n > 0 && (size_t)n < size ? (size_t)n : 0;
 }
 
+/* STARTTLS is offered when a certificate and key are configured and TLS
+ * is not yet active (RFC 3207 4.2: never after the handshake). */
+static bool starttls_offered(const struct session *s)
+{
+	return !s->tls && s->cfg->tls_cert[0] && s->cfg->tls_key[0];
+}
+
 /* The EHLO keywords, in the order listed.  A row is listed when its
- * condition holds (no condition: always); STARTTLS and AUTH will have one. */
+ * condition holds (no condition: always); AUTH will have one too. */
 static const struct keyword {
 	char name[24];
 	bool (*offered)(const struct session *s);
@@ -295,6 +326,7 @@ static const struct keyword {
 	{ "8BITMIME", NULL, NULL },                 /* RFC 6152 */
 	{ "ENHANCEDSTATUSCODES", NULL, NULL },      /* RFC 2034 */
 	{ "SMTPUTF8", NULL, NULL },                 /* RFC 6531 */
+	{ "STARTTLS", starttls_offered, NULL },     /* RFC 3207 */
 };
 
 /* "250-KEYWORD[ PARAM]" into line; returns its length. */
@@ -422,6 +454,10 @@ static bool check_mail(struct session *s, const char *arg)
 	struct mailbox mb;
 	size_t used;
 
+	if (s->cfg->require_tls && !s->tls) {      /* RFC 3207 4 */
+		say(s, R_TLS_REQUIRED);
+		return false;
+	}
 	if (!path) {
 		say(s, R_MAIL_SYNTAX);
 		return false;
@@ -641,7 +677,9 @@ static bool check_data(struct session *s, const char *arg)
 static void proceed_data(struct session *s, const char *arg)
 {
 	struct data_machine m;
-	struct trace tr = { s->helo, s->peer.addr, s->peer.local, protocol(s) };
+	char with[16];
+	struct trace tr = { s->helo, s->peer.addr, s->peer.local, protocol(s, with, sizeof with),
+	                    s->tls ? s->tls_info : NULL };
 
 	(void)arg;
 	if (spool_open(&s->spool, &s->stores, &s->tx, &tr, s->cfg->max_message_size) < 0) {
@@ -712,6 +750,94 @@ static void proceed_expn(struct session *s, const char *arg)
 	say(s, R_NO_EXPN);
 }
 
+/* ---- STARTTLS (RFC 3207) ------------------------------------------------ */
+
+static SSL_CTX *server_ctx;      /* loaded once per process, at first need */
+
+/* The server's TLS context: loaded at the first STARTTLS (or at connect
+ * with tls_wrapper), or before forking by the listening parent. */
+static SSL_CTX *tls_context(const struct config *cfg)
+{
+	char err[300];
+
+	if (!server_ctx) {
+		server_ctx = tls_server_ctx(cfg->tls_cert, cfg->tls_key, err, sizeof err);
+		if (!server_ctx)
+			log_event(LOG_LEVEL_ERROR, "tls-unavailable", "error", err, NULL);
+	}
+	return server_ctx;
+}
+
+int session_tls_preload(const struct config *cfg)
+{
+	if (!cfg->tls_cert[0] || !cfg->tls_key[0])
+		return 0;
+	return tls_context(cfg) ? 0 : -1;
+}
+
+/* The handshake on the session's connection; then nothing said before
+ * counts (RFC 3207 4.2): no HELO/EHLO, no sender, no recipients, no AUTH. */
+static bool tls_begin(struct session *s)
+{
+	char err[300];
+	size_t dropped;
+
+	(void)stream_input(&s->io, &dropped);
+	if (dropped > 0) {                          /* CVE-2011-0411 */
+		char n[24];
+		snprintf(n, sizeof n, "%zu", dropped);
+		log_event(LOG_LEVEL_INFO, "tls-dropped-input", "octets", n, NULL);
+	}
+	if (tls_start(&s->io, server_ctx, true, NULL, err, sizeof err) < 0) {
+		log_event(LOG_LEVEL_INFO, "tls-failed", "error", err, NULL);
+		s->close = CLOSE_TLS_FAILED;
+		return false;
+	}
+	s->tls = true;
+	s->authenticated = false;
+	s->state = STATE_GREETING;
+	s->helo[0] = '\0';
+	s->esmtp = false;
+	transaction_reset(s);
+	snprintf(s->tls_info, sizeof s->tls_info, "%s %s", tls_version(&s->io), tls_cipher(&s->io));
+	log_event(LOG_LEVEL_INFO, "tls", "tls", tls_version(&s->io), "cipher", tls_cipher(&s->io), NULL);
+	return true;
+}
+
+static bool check_starttls(struct session *s, const char *arg)
+{
+	if (*arg) {
+		say(s, R_TLS_ARGUMENT);
+		return false;
+	}
+	if (s->tls) {
+		say(s, R_TLS_ACTIVE);
+		return false;
+	}
+	if (!s->cfg->tls_cert[0] || !s->cfg->tls_key[0]) {
+		say(s, R_TLS_NOT_CONFIGURED);
+		return false;
+	}
+	if (!tls_context(s->cfg)) {
+		say(s, R_TLS_UNAVAILABLE);
+		return false;
+	}
+	return true;
+}
+
+/* 220, sent before the handshake; what the client pipelined after the
+ * STARTTLS line is thrown away by tls_start (never executed). */
+static void proceed_starttls(struct session *s, const char *arg)
+{
+	(void)arg;
+	say(s, R_TLS_READY);
+	if (stream_flush(&s->io) != STREAM_OK) {
+		s->close = CLOSE_IO_ERROR;
+		return;
+	}
+	tls_begin(s);
+}
+
 #ifdef SESSION_TEST_VERBS
 /* Test builds only (tests/unit/test_session.c): XLINE puts the session in
  * line mode, as AUTH's 334 will, and the next line is echoed back. */
@@ -755,6 +881,7 @@ static const struct command {
 	{ VERB("HELP"), ANY_STATE, NULL, NULL, proceed_help },
 	{ VERB("VRFY"), ANY_STATE, NULL, check_vrfy, proceed_vrfy },
 	{ VERB("EXPN"), ANY_STATE, NULL, NULL, proceed_expn },
+	{ VERB("STARTTLS"), IN(STATE_GREETING) | IN(STATE_READY), NULL, check_starttls, proceed_starttls },
 #ifdef SESSION_TEST_VERBS
 	{ VERB("XLINE"), ANY_STATE, NULL, NULL, proceed_xline },
 #endif
@@ -818,6 +945,8 @@ static const struct close_row {
 	[CLOSE_IO_ERROR] = { "io-error", 1, 0, "", "" },
 	[CLOSE_TOO_MANY_ERRORS] = { "too-many-errors", 0, 421, "4.7.0", "Too many errors, closing connection" },
 	[CLOSE_NO_MEMORY] = { "out-of-memory", 1, 0, "", "" },
+	[CLOSE_TLS_FAILED] = { "tls-failed", 0, 0, "", "" },
+	[CLOSE_TLS_UNAVAILABLE] = { "tls-unavailable", 1, 0, "", "" },
 };
 
 static void make_session_id(char *buf, size_t size)
@@ -837,7 +966,8 @@ static void session_close(struct session *s, enum close_reason reason)
 	snprintf(rcpts, sizeof rcpts, "%u", s->rcpts_accepted);
 	snprintf(errors, sizeof errors, "%u", s->errors);
 	log_event(LOG_LEVEL_INFO, "disconnect", "reason", close_reasons[reason].name, "messages", messages,
-	          "rcpts", rcpts, "errors", errors, NULL);
+	          "rcpts", rcpts, "errors", errors, "tls", s->tls ? tls_version(&s->io) : "none",
+	          "cipher", s->tls ? tls_cipher(&s->io) : "none", NULL);
 	spool_discard(&s->spool);
 	stores_close(&s->stores);
 	free(s->tx.rcpts);
@@ -904,8 +1034,13 @@ int session_run_with(const struct config *cfg, const struct stream_backend *back
 		stream_flush(&s->io);
 		return close_reasons[CLOSE_NO_MEMORY].status;
 	}
-	/* RFC 2034: no enhanced code in the greeting */
-	reply(s, 220, NULL, "%s ESMTP mailsock", cfg->hostname);
+	/* SMTPS (RFC 8314 3.3): the handshake comes before the greeting. */
+	if (cfg->tls_wrapper && !tls_context(cfg))
+		s->close = CLOSE_TLS_UNAVAILABLE;
+	else if (cfg->tls_wrapper)
+		tls_begin(s);
+	if (s->close == CLOSE_NONE)     /* RFC 2034: no enhanced code in the greeting */
+		reply(s, 220, NULL, "%s ESMTP mailsock", cfg->hostname);
 
 	command_loop(s);
 	enum close_reason reason = s->close;
@@ -915,5 +1050,6 @@ int session_run_with(const struct config *cfg, const struct stream_backend *back
 	if (stream_flush(&s->io) != STREAM_OK && reason != CLOSE_EOF)
 		reason = CLOSE_IO_ERROR;
 	session_close(s, reason);
+	stream_close_backend(&s->io);
 	return close_reasons[reason].status;
 }
