@@ -38,18 +38,22 @@ class Server:
     """smtpd-session on a free loopback port.  accept: one process per
     connection (Accept=yes); otherwise the fast way (a listening socket)."""
 
-    def __init__(self, binary, extra="", accept=True):
+    def __init__(self, binary, extra="", accept=True, tls=True, cert=None):
         self.root = tempfile.mkdtemp(prefix="mailsock-tls-")
         self.mail = os.path.join(self.root, "mail")
         for user in ("alice", "bob"):
             for sub in ("tmp", "new", "cur"):
                 os.makedirs(os.path.join(self.mail, "example.org", user, sub))
-        self.cert, self.key = make_cert(self.root)
+        if cert:
+            self.cert, self.key = (shutil.copy(f, self.root) for f in cert)
+        else:
+            self.cert, self.key = make_cert(self.root)
         self.conf = os.path.join(self.root, "mailsock.conf")
         with open(self.conf, "w") as f:
             f.write("hostname = mx.example.org\ndomains = example.org\nmail_root = %s\n"
-                    "queue_dir = %s/queue\ntls_cert = %s\ntls_key = %s\n%s"
-                    % (self.mail, self.root, self.cert, self.key, extra))
+                    "queue_dir = %s/queue\n%s" % (self.mail, self.root, extra))
+            if tls:
+                f.write("tls_cert = %s\ntls_key = %s\n" % (self.cert, self.key))
             if os.geteuid() == 0:
                 f.write("user = nobody\n")
         os.chmod(self.key, 0o600)
