@@ -101,8 +101,8 @@ static void settle(struct peer *p, struct job_rcpt *r, const struct reply *rep)
 	char code[8];
 	snprintf(code, sizeof code, "%d", res->code);
 	log_event(LOG_LEVEL_INFO, "attempt", "rcpt", r->rcpt->address, "host", p->dest->host,
-	          "addr", p->addr, "code", code, "enh", res->enh, "tls", res->tls,
-	          "reply", res->text, NULL);
+	          "addr", p->addr, "code", code, "enh", res->enh, "reply", res->text,
+	          "tls", res->tls, NULL);
 }
 
 /* The same reply for every recipient that `which` picks (open_rcpt,
