@@ -11,6 +11,127 @@
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
+#include <dlfcn.h>
+#include <openssl/opensslv.h>
+
+/* ---- OpenSSL, loaded at first need ----------------------------------------
+ *
+ * Linking libssl would make every process load libssl and libcrypto and
+ * relocate them: 3.2 M instructions, 13 times a whole plaintext session
+ * (callgrind).  So the functions below are looked up in libssl.so.3 (which
+ * brings libcrypto) by dlopen(3) when TLS is first needed: at STARTTLS, at
+ * connect with tls_wrapper, once in the listening parent before it forks,
+ * or when the relay first meets a server that offers STARTTLS.  Each name
+ * below then stands for the pointer found (OpenSSL's own macros, such as
+ * SSL_CTX_set_min_proto_version, expand to SSL_CTX_ctrl and so to it). */
+_Static_assert(OPENSSL_VERSION_MAJOR == 3, "libssl.so.3 is the library these headers describe");
+#define LIBSSL_SONAME "libssl.so.3"
+
+#define OPENSSL_FUNCTIONS(X) \
+	X(ERR_clear_error) \
+	X(ERR_error_string_n) \
+	X(ERR_peek_last_error) \
+	X(SSL_CIPHER_get_name) \
+	X(SSL_CTX_check_private_key) \
+	X(SSL_CTX_ctrl) \
+	X(SSL_CTX_free) \
+	X(SSL_CTX_load_verify_locations) \
+	X(SSL_CTX_new) \
+	X(SSL_CTX_set_cipher_list) \
+	X(SSL_CTX_set_default_verify_paths) \
+	X(SSL_CTX_set_num_tickets) \
+	X(SSL_CTX_set_options) \
+	X(SSL_CTX_set_verify) \
+	X(SSL_CTX_use_PrivateKey_file) \
+	X(SSL_CTX_use_certificate_chain_file) \
+	X(SSL_accept) \
+	X(SSL_connect) \
+	X(SSL_ctrl) \
+	X(SSL_free) \
+	X(SSL_get0_param) \
+	X(SSL_get_current_cipher) \
+	X(SSL_get_error) \
+	X(SSL_get_verify_result) \
+	X(SSL_get_version) \
+	X(SSL_is_init_finished) \
+	X(SSL_new) \
+	X(SSL_pending) \
+	X(SSL_read_ex) \
+	X(SSL_set1_host) \
+	X(SSL_set_rfd) \
+	X(SSL_set_wfd) \
+	X(SSL_shutdown) \
+	X(SSL_write_ex) \
+	X(TLS_client_method) \
+	X(TLS_server_method) \
+	X(X509_VERIFY_PARAM_set1_ip_asc) \
+	X(X509_verify_cert_error_string)
+
+#define DECLARE(f) static __typeof__(&f) dl_##f;
+OPENSSL_FUNCTIONS(DECLARE)
+#undef DECLARE
+
+#define ERR_clear_error (*dl_ERR_clear_error)
+#define ERR_error_string_n (*dl_ERR_error_string_n)
+#define ERR_peek_last_error (*dl_ERR_peek_last_error)
+#define SSL_CIPHER_get_name (*dl_SSL_CIPHER_get_name)
+#define SSL_CTX_check_private_key (*dl_SSL_CTX_check_private_key)
+#define SSL_CTX_ctrl (*dl_SSL_CTX_ctrl)
+#define SSL_CTX_free (*dl_SSL_CTX_free)
+#define SSL_CTX_load_verify_locations (*dl_SSL_CTX_load_verify_locations)
+#define SSL_CTX_new (*dl_SSL_CTX_new)
+#define SSL_CTX_set_cipher_list (*dl_SSL_CTX_set_cipher_list)
+#define SSL_CTX_set_default_verify_paths (*dl_SSL_CTX_set_default_verify_paths)
+#define SSL_CTX_set_num_tickets (*dl_SSL_CTX_set_num_tickets)
+#define SSL_CTX_set_options (*dl_SSL_CTX_set_options)
+#define SSL_CTX_set_verify (*dl_SSL_CTX_set_verify)
+#define SSL_CTX_use_PrivateKey_file (*dl_SSL_CTX_use_PrivateKey_file)
+#define SSL_CTX_use_certificate_chain_file (*dl_SSL_CTX_use_certificate_chain_file)
+#define SSL_accept (*dl_SSL_accept)
+#define SSL_connect (*dl_SSL_connect)
+#define SSL_ctrl (*dl_SSL_ctrl)
+#define SSL_free (*dl_SSL_free)
+#define SSL_get0_param (*dl_SSL_get0_param)
+#define SSL_get_current_cipher (*dl_SSL_get_current_cipher)
+#define SSL_get_error (*dl_SSL_get_error)
+#define SSL_get_verify_result (*dl_SSL_get_verify_result)
+#define SSL_get_version (*dl_SSL_get_version)
+#define SSL_is_init_finished (*dl_SSL_is_init_finished)
+#define SSL_new (*dl_SSL_new)
+#define SSL_pending (*dl_SSL_pending)
+#define SSL_read_ex (*dl_SSL_read_ex)
+#define SSL_set1_host (*dl_SSL_set1_host)
+#define SSL_set_rfd (*dl_SSL_set_rfd)
+#define SSL_set_wfd (*dl_SSL_set_wfd)
+#define SSL_shutdown (*dl_SSL_shutdown)
+#define SSL_write_ex (*dl_SSL_write_ex)
+#define TLS_client_method (*dl_TLS_client_method)
+#define TLS_server_method (*dl_TLS_server_method)
+#define X509_VERIFY_PARAM_set1_ip_asc (*dl_X509_VERIFY_PARAM_set1_ip_asc)
+#define X509_verify_cert_error_string (*dl_X509_verify_cert_error_string)
+
+/* 0 once every function is found; -1 with the reason in err. */
+static int openssl_load(char *err, size_t errlen)
+{
+	static bool loaded;
+
+	if (loaded)
+		return 0;
+	void *lib = dlopen(LIBSSL_SONAME, RTLD_NOW | RTLD_LOCAL);
+	if (!lib) {
+		snprintf(err, errlen, "cannot load OpenSSL: %s", dlerror());
+		return -1;
+	}
+#define RESOLVE(f) \
+	if (!(*(void **)&dl_##f = dlsym(lib, #f))) { \
+		snprintf(err, errlen, "cannot load OpenSSL: no %s in " LIBSSL_SONAME, #f); \
+		return -1; \
+	}
+	OPENSSL_FUNCTIONS(RESOLVE)
+#undef RESOLVE
+	loaded = true;
+	return 0;
+}
 
 /* TLS 1.2: ephemeral ECDH and AEAD only (forward secrecy; no CBC, no RSA
  * key exchange).  TLS 1.3 suites are all forward-secret and AEAD. */
@@ -32,9 +153,11 @@ static void ssl_error(char *err, size_t errlen, const char *what)
 }
 
 /* What both sides share: the versions, ciphers and options. */
-static SSL_CTX *ctx_new(const SSL_METHOD *method, char *err, size_t errlen)
+static SSL_CTX *ctx_new(bool server, char *err, size_t errlen)
 {
-	SSL_CTX *ctx = SSL_CTX_new(method);
+	if (openssl_load(err, errlen) < 0)
+		return NULL;
+	SSL_CTX *ctx = SSL_CTX_new(server ? TLS_server_method() : TLS_client_method());
 
 	if (!ctx) {
 		ssl_error(err, errlen, "cannot create a TLS context");
@@ -57,7 +180,7 @@ static SSL_CTX *ctx_new(const SSL_METHOD *method, char *err, size_t errlen)
 
 SSL_CTX *tls_server_ctx(const char *cert_file, const char *key_file, char *err, size_t errlen)
 {
-	SSL_CTX *ctx = ctx_new(TLS_server_method(), err, errlen);
+	SSL_CTX *ctx = ctx_new(true, err, errlen);
 
 	if (!ctx)
 		return NULL;
@@ -78,7 +201,7 @@ SSL_CTX *tls_server_ctx(const char *cert_file, const char *key_file, char *err, 
 
 SSL_CTX *tls_client_ctx(bool verify, const char *ca_file, char *err, size_t errlen)
 {
-	SSL_CTX *ctx = ctx_new(TLS_client_method(), err, errlen);
+	SSL_CTX *ctx = ctx_new(false, err, errlen);
 
 	if (!ctx || !verify)
 		return ctx;
@@ -95,7 +218,8 @@ SSL_CTX *tls_client_ctx(bool verify, const char *ca_file, char *err, size_t errl
 
 void tls_ctx_free(SSL_CTX *ctx)
 {
-	SSL_CTX_free(ctx);
+	if (ctx)                          /* a context means OpenSSL is loaded */
+		SSL_CTX_free(ctx);
 }
 
 /* ---- the backend ---------------------------------------------------------- */
