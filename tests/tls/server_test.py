@@ -272,6 +272,36 @@ def test_hostile_handshakes(srv):
           "runtime error" not in srv.logtext() and "AddressSanitizer" not in srv.logtext())
 
 
+def session_maps(srv):
+    """The memory maps of the one session process running now."""
+    out = subprocess.run(["pgrep", "-P", str(srv.proc.pid)], capture_output=True, text=True)
+    pids = out.stdout.split()
+    if len(pids) != 1:
+        return None
+    with open("/proc/%s/maps" % pids[0]) as f:
+        return f.read()
+
+
+def test_openssl_only_when_needed(srv):
+    """A plaintext session never loads OpenSSL; STARTTLS does."""
+    with socket.create_connection((HOST, srv.port), timeout=20) as s:
+        f = s.makefile("rb")
+        lines_of(f)
+        s.sendall(b"EHLO client.example\r\n")
+        lines_of(f)
+        maps = session_maps(srv)
+        check("plaintext session: libssl and libcrypto not loaded",
+              maps is not None and "libssl" not in maps and "libcrypto" not in maps)
+        s.sendall(b"STARTTLS\r\n")
+        lines_of(f)
+        t = client_ctx().wrap_socket(s, server_hostname="mx.example.org")
+        maps = session_maps(srv)
+        check("after STARTTLS: libssl loaded", maps is not None and "libssl.so" in maps)
+        t.sendall(b"QUIT\r\n")
+        t.recv(100)
+        t.close()
+
+
 def test_fast_way(binary):
     """The parent loads the key once before forking: a session still gets
     TLS after the key file is gone."""
@@ -329,6 +359,8 @@ def main():
         test_openssl(srv)
         test_injection(srv)
         test_hostile_handshakes(srv)
+        wait_for(lambda: session_maps(srv) is None)
+        test_openssl_only_when_needed(srv)
     finally:
         srv.stop()
     test_fast_way(binary)
