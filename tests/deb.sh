@@ -34,7 +34,7 @@ skip() {
 	[ "${CI:-}" = true ] && { echo "FAIL: CI=true and the test was skipped"; exit 1; }
 	exit 77
 }
-[ "$(id -u)" -eq 0 ] || skip "systemd-nspawn and dpkg -i (in the container) need root"
+[ "$(id -u)" -eq 0 ] || skip "systemd-nspawn and the install in the container need root"
 for tool in dpkg-buildpackage:dpkg-dev dh:debhelper lintian:lintian gcc:build-essential \
 	    systemd-nspawn:systemd-container unshare:util-linux nsenter:util-linux \
 	    swaks:swaks pgrep:procps; do
