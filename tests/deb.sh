@@ -24,32 +24,24 @@
 #   Maildir and its message are still there, /etc/mailsock.conf is gone.
 # Prints "ok:"/"FAIL:" lines and "N passed, N failed".  Exit 77 ("SKIP:")
 # when a tool is missing or nspawn cannot run here; under CI=true a skip
-# fails.
+# fails (tests/lib.sh).
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 MAILNAME=deb.mailsock.test
 
-skip() {
-	echo "SKIP: $*"
-	[ "${CI:-}" = true ] && { echo "FAIL: CI=true and the test was skipped"; exit 1; }
-	exit 77
-}
-[ "$(id -u)" -eq 0 ] || skip "systemd-nspawn and the install in the container need root"
-for tool in dpkg-buildpackage:dpkg-dev dh:debhelper lintian:lintian gcc:build-essential \
-	    systemd-nspawn:systemd-container unshare:util-linux nsenter:util-linux \
-	    swaks:swaks pgrep:procps; do
-	command -v "${tool%%:*}" >/dev/null 2>&1 ||
-		skip "${tool%%:*} not found (Debian package ${tool#*:}; .ci/run installs it)"
-done
+. "$top/tests/lib.sh"
+need_root "systemd-nspawn and the install in the container"
+need dpkg-buildpackage:dpkg-dev dh:debhelper lintian:lintian gcc:build-essential \
+	systemd-nspawn:systemd-container unshare:util-linux nsenter:util-linux \
+	swaks:swaks pgrep:procps
 
 W=$(mktemp -d /tmp/mailsock-deb.XXXXXX) || exit 99
-passed=0 failed=0
+passed=0
 ok() { echo "ok: $*"; passed=$((passed + 1)); }
-fail() { echo "FAIL: $*"; failed=$((failed + 1)); }
-finish() {
-	echo "$passed passed, $failed failed"
-	[ "$failed" -eq 0 ] && exit 0
-	exit 1
+# The closing line, then lib.sh's exit status.
+report() {
+	echo "$passed passed, $failures failed"
+	finish
 }
 
 . "$top/tests/nspawn-lib.sh"
@@ -74,7 +66,7 @@ if (cd "$W/pkg/src" && env -u DEB_BUILD_OPTIONS dpkg-buildpackage -us -uc -b) >"
 else
 	tail -30 "$W/build.log"
 	fail "dpkg-buildpackage failed (log above)"
-	finish
+	report
 fi
 DEB=$(echo "$W"/pkg/mailsock_*.deb)
 grep -q 'dh_auto_test' "$W/build.log" && grep -q '^# FAIL: *0$' "$W/build.log" &&
@@ -136,7 +128,7 @@ if $IN apt-get install -y --no-install-recommends "/mnt/mailsock-deb/${DEB##*/}"
 else
 	cat "$W/install.log"
 	fail "apt-get install failed (above)"
-	finish
+	report
 fi
 sed -n '/REMOVED/,/^[0-9]/p' "$W/install.log" | sed 's/^/  apt: /'
 
@@ -238,4 +230,4 @@ n=$(ls "$MAILDIR" 2>/dev/null | wc -l)
 	fail "purged: the queue directory is gone"
 [ ! -e "$conf" ] && ok "purged: /etc/mailsock.conf removed" || fail "purged: /etc/mailsock.conf left"
 
-finish
+report
