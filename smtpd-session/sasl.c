@@ -65,6 +65,26 @@ bool sasl_base64_decode(const char *in, size_t len, unsigned char *out, size_t s
 	return true;
 }
 
+size_t sasl_base64_encode(const unsigned char *in, size_t len, char *out, size_t size)
+{
+	static const char alphabet[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	size_t n = 0;
+
+	if ((len + 2) / 3 * 4 >= size)
+		return 0;
+	for (size_t i = 0; i < len; i += 3) {
+		unsigned v = (unsigned)in[i] << 16 | (i + 1 < len ? (unsigned)in[i + 1] << 8 : 0u) |
+		             (i + 2 < len ? in[i + 2] : 0u);
+		out[n++] = alphabet[v >> 18 & 63];
+		out[n++] = alphabet[v >> 12 & 63];
+		out[n++] = i + 1 < len ? alphabet[v >> 6 & 63] : '=';
+		out[n++] = i + 2 < len ? alphabet[v & 63] : '=';
+	}
+	out[n] = '\0';
+	return n;
+}
+
 /* A field: 1 to 255 octets, no NUL. */
 static bool take_field(char *dst, const unsigned char *src, size_t len)
 {

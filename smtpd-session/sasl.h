@@ -35,6 +35,10 @@ struct sasl_credentials {
 bool sasl_base64_decode(const char *in, size_t len, unsigned char *out, size_t size,
                         size_t *out_len);
 
+/* Encode in[0..len) as base64 into out, NUL-terminated; returns its
+ * length, or 0 when out (size octets) is too small. */
+size_t sasl_base64_encode(const unsigned char *in, size_t len, char *out, size_t size);
+
 /* One line of the exchange, for step.  PLAIN fills login and password; an
  * authorization identity other than the login is refused (SASL_BAD_FORM:
  * no proxy logins here).  LOGIN_USER fills login, LOGIN_PASSWORD fills

@@ -44,7 +44,7 @@ common="$top/common/address.c $top/common/cidr.c $top/common/config.c $top/commo
 	$top/common/stream.c $top/common/stream_deadline.c"
 session="$top/smtpd-session/session.c $top/smtpd-session/data.c
 	$top/smtpd-session/peer.c $top/smtpd-session/target.c $top/smtpd-session/delivery.c
-	$here/short_read.c"
+	$top/smtpd-session/sasl.c $top/smtpd-session/auth.c $here/short_read.c -lcrypt"
 
 sources_of() {
 	case $1 in
