@@ -1,6 +1,6 @@
 /* sasl.h - the lines of an AUTH exchange (RFC 4954) decoded: base64
  * (RFC 4648 4), PLAIN's triple (RFC 4616) and LOGIN's two steps.  Pure
- * functions over a buffer: no I/O, no state, fuzzed (tests/fuzz/fuzz_sasl.c). */
+ * functions over a buffer: no I/O, no state, fuzzed (tests/fuzz/fuzz_auth.c). */
 #ifndef MAILSOCK_SASL_H
 #define MAILSOCK_SASL_H
 

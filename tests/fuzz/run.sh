@@ -16,7 +16,7 @@ set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 seconds=${1:-${FUZZ_SECONDS:-60}}
-targets=${FUZZ_TARGETS:-"address cidr config data envelope session reply dns sasl"}
+targets=${FUZZ_TARGETS:-"address cidr config data envelope session reply dns auth"}
 work=${FUZZ_WORK:-$PWD/build-fuzz}
 CLANG=${CLANG:-clang}
 
@@ -49,7 +49,7 @@ session="$top/smtpd-session/session.c $top/smtpd-session/data.c
 sources_of() {
 	case $1 in
 	data) echo "$top/smtpd-session/data.c" ;;
-	sasl) echo "$top/smtpd-session/sasl.c" ;;
+	auth) echo "$top/smtpd-session/sasl.c" ;;
 	reply) echo "$top/smtp-relay/conn.c $top/common/stream.c $top/common/stream_deadline.c
 		$here/short_read.c" ;;
 	dns) echo "$common $work/dns-fuzz-answers.o $(pkg-config --libs ldns)" ;;

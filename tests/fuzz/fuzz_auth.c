@@ -1,4 +1,4 @@
-/* fuzz_sasl - the AUTH line decoder (smtpd-session/sasl.c) against a
+/* fuzz_auth - the AUTH line decoder (smtpd-session/sasl.c) against a
  * reference.
  *
  * The first octet picks the step; the rest is tried twice: as the line
