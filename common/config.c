@@ -364,6 +364,10 @@ static const struct key keys[] = {
 	OWN(user, parse_user, NULL),
 	COUNT(max_connections, 1, 100000, 200),
 	COUNT(max_connections_per_source, 1, 100000, 20),
+	PATH(auth_users, NULL),
+	PATH(auth_dovecot, NULL),
+	YES_NO(auth_require_tls, true),
+	YES_NO(submission, false),
 	/* smtp-relay */
 	OWN(nameservers, parse_nameservers, NULL),
 	COUNT(smtp_port, 1, 65535, 25),

@@ -16,7 +16,7 @@ set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 seconds=${1:-${FUZZ_SECONDS:-60}}
-targets=${FUZZ_TARGETS:-"address cidr config data envelope session reply dns"}
+targets=${FUZZ_TARGETS:-"address cidr config data envelope session reply dns auth"}
 work=${FUZZ_WORK:-$PWD/build-fuzz}
 CLANG=${CLANG:-clang}
 
@@ -42,11 +42,12 @@ common="$top/common/address.c $top/common/cidr.c $top/common/config.c $top/commo
 	$top/common/stream.c $top/common/stream_deadline.c"
 session="$top/smtpd-session/session.c $top/smtpd-session/data.c
 	$top/smtpd-session/peer.c $top/smtpd-session/target.c $top/smtpd-session/delivery.c
-	$here/short_read.c"
+	$top/smtpd-session/sasl.c $top/smtpd-session/auth.c $here/short_read.c -lcrypt"
 
 sources_of() {
 	case $1 in
 	data) echo "$top/smtpd-session/data.c" ;;
+	auth) echo "$top/smtpd-session/sasl.c" ;;
 	reply) echo "$top/smtp-relay/conn.c $top/common/stream.c $top/common/stream_deadline.c
 		$here/short_read.c" ;;
 	dns) echo "$common $work/dns-fuzz-answers.o $(pkg-config --libs ldns)" ;;
