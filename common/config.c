@@ -388,6 +388,10 @@ static const struct key keys[] = {
 	PATH(tls_key, NULL),
 	YES_NO(tls_wrapper, false),
 	YES_NO(require_tls, false),
+	PATH(auth_users, NULL),
+	PATH(auth_dovecot, NULL),
+	YES_NO(auth_require_tls, true),
+	YES_NO(submission, false),
 	/* smtp-relay */
 	OWN(nameservers, parse_nameservers, NULL),
 	COUNT(smtp_port, 1, 65535, 25),

@@ -44,6 +44,10 @@ struct config {
 	char tls_key[CONFIG_PATH_MAX];
 	bool tls_wrapper;               /* TLS from the first octet (SMTPS) */
 	bool require_tls;               /* MAIL before STARTTLS: 530 */
+	char auth_users[CONFIG_PATH_MAX];   /* "" none: a file of login:crypt(3) hash */
+	char auth_dovecot[CONFIG_PATH_MAX]; /* "" none: Dovecot's auth-client socket */
+	bool auth_require_tls;          /* AUTH only over TLS */
+	bool submission;                /* RFC 6409: MAIL needs AUTH; AUTH may relay */
 
 	/* smtp-relay */
 	char nameservers[CONFIG_MAX_NAMESERVERS][CONFIG_ADDR_MAX];
