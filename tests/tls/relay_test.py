@@ -4,7 +4,8 @@ with a certificate that demands it, to a second smtpd-session that offers
 none (relay_tls may/encrypt), to one whose handshake fails (may falls back
 to clear at once), certificate checks against a test CA (verify), and a
 smarthost on a 587-like (STARTTLS) and a 465-like (implicit TLS) port with
-AUTH PLAIN or LOGIN (aiosmtpd's authenticator).
+AUTH PLAIN or LOGIN: aiosmtpd's authenticator, and a second smtpd-session
+with submission = yes and auth_users.
 
 Usage: relay_test.py SMTPD-SESSION SMTP-RELAY
 Exit 77 when a part was skipped and nothing failed (1 under CI=true)."""
@@ -265,6 +266,43 @@ def test_smarthost_auth(top):
         srv.stop()
 
 
+def test_smarthost_smtpd_session(top):
+    """The smarthost is a second smtpd-session with submission = yes and
+    auth_users, on a 587-like port (STARTTLS) and a 465-like one (SMTPS)."""
+    login = "s@local.test"            # submission: the sender must be the login
+    users = tempfile.mkdtemp(prefix="mailsock-users-")
+    os.chmod(users, 0o755)
+    hashed = subprocess.run(["openssl", "passwd", "-6", PASSWORD], capture_output=True, text=True,
+                            check=True).stdout.strip()
+    with open(os.path.join(users, "users"), "w") as f:
+        f.write("%s:%s\n" % (login, hashed))
+    os.chmod(os.path.join(users, "users"), 0o644)
+    secret = os.path.join(top, "auth-session")
+    with open(secret, "w") as f:
+        f.write("%s:%s\n" % (login, PASSWORD))
+    os.chmod(secret, 0o600)
+    try:
+        for label, server_extra, relay_extra in (
+                ("smtpd-session on 587 (STARTTLS, submission, AUTH)", "", ""),
+                ("smtpd-session on 465 (SMTPS, submission, AUTH)", "tls_wrapper = yes\n",
+                 "smarthost_tls = wrapper\n")):
+            srv = Server(SESSION, extra="auth_users = %s/users\nsubmission = yes\n%s" % (users, server_extra))
+            try:
+                case = Case(top, "smarthost-session-%d" % srv.port, srv.port,
+                            relay_extra + "smarthost_auth = %s\nrelay_tls = encrypt\n" % secret)
+                expect_sent(case, label, "TLSv1.3")
+                files = srv.files("bob")
+                body = open(files[-1], "rb").read() if files else b""
+                check("%s: Received says ESMTPSA with version and cipher" % label,
+                      b"with ESMTPSA (TLSv1.3 TLS_" in body, body[:400])
+                check("%s: the password is in no log" % label,
+                      PASSWORD not in case.log() and PASSWORD not in srv.logtext())
+            finally:
+                srv.stop()
+    finally:
+        shutil.rmtree(users, ignore_errors=True)
+
+
 def main():
     global SESSION, RELAY
     SESSION, RELAY = (os.path.abspath(a) for a in sys.argv[1:3])
@@ -282,6 +320,7 @@ def main():
         test_handshake_fails(top)
         test_verify(top)
         test_smarthost_auth(top)
+        test_smarthost_smtpd_session(top)
     finally:
         shutil.rmtree(top, ignore_errors=True)
     finish()
