@@ -34,6 +34,7 @@ struct config {
 	char user[CONFIG_USER_MAX];     /* switch to it when started as root; "" none */
 	unsigned max_connections;       /* listening mode: sessions at once */
 	unsigned max_connections_per_source;   /* listening mode: per client address */
+	char local_delivery[CONFIG_PATH_MAX];  /* "" Maildirs, else an LMTP spec (lmtp_spec.h) */
 
 	/* smtp-relay */
 	char nameservers[CONFIG_MAX_NAMESERVERS][CONFIG_ADDR_MAX];

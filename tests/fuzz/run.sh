@@ -40,11 +40,11 @@ cflags="-std=c17 -g -O1 -D_GNU_SOURCE -Wall -Wextra -Werror
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 	-I$top/common -I$top/smtpd-session -I$top/smtp-relay"
 common="$top/common/address.c $top/common/cidr.c $top/common/config.c $top/common/fsutil.c
-	$top/common/local.c $top/common/log.c $top/common/maildir.c $top/common/queue.c
+	$top/common/local.c $top/common/lmtp_spec.c $top/common/log.c $top/common/maildir.c $top/common/queue.c
 	$top/common/stream.c $top/common/stream_deadline.c"
 session="$top/smtpd-session/session.c $top/smtpd-session/data.c
 	$top/smtpd-session/peer.c $top/smtpd-session/target.c $top/smtpd-session/delivery.c
-	$here/short_read.c"
+	$top/smtpd-session/lmtp_check.c $top/smtp-relay/conn.c $here/short_read.c"
 
 sources_of() {
 	case $1 in
