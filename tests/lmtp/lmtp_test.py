@@ -305,16 +305,27 @@ class ListHandler:
     def __init__(self):
         self.messages = []
 
+    KNOWN = ("list@local.test", "full@local.test", "gone@local.test", "owner@local.test")
+
     async def handle_RCPT(self, server, session, envelope, address, options):
-        if address.lower() != "list@local.test":
+        if address.lower() not in self.KNOWN:
             return "550 5.1.1 no such list"
         envelope.rcpt_tos.append(address)
         return "250 2.1.5 OK"
 
     async def handle_DATA(self, server, session, envelope):
-        self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.content))
-        # RFC 2033 4.2: one reply per recipient
-        return "\r\n".join("250 2.0.0 queued for the list" for _ in envelope.rcpt_tos)
+        # RFC 2033 4.2: one reply per recipient; full@ is over quota for now,
+        # gone@ was removed since RCPT
+        replies = []
+        for rcpt in envelope.rcpt_tos:
+            if rcpt.startswith("full@"):
+                replies.append("452 4.2.2 mailbox full")
+            elif rcpt.startswith("gone@"):
+                replies.append("550 5.1.1 list removed")
+            else:
+                replies.append("250 2.0.0 queued for the list")
+                self.messages.append((envelope.mail_from, [rcpt], envelope.content))
+        return "\r\n".join(replies)
 
 
 def start_list_server():
@@ -452,8 +463,41 @@ def test_close_after_data(top):
         srv.close()
 
 
+def test_per_recipient_codes(top):
+    """one transaction, one reply per recipient after the dot: 250 delivered,
+    452 deferred (retried), 550 bounced; the DSN to a local sender goes to
+    the LMTP server too"""
+    handler, port, loop, t = start_list_server()
+    try:
+        c = Case(top, "codes", f"127.0.0.1:{port}")
+        qid = c.submit("owner@local.test", ["list@local.test", "full@local.test",
+                                             "gone@local.test"], "Subject: three\n\nthree ways\n")
+        c.relay()
+        got = [(f, tos) for f, tos, _ in handler.messages]
+        check(got == [("owner@local.test", ["list@local.test"])], f"list@ delivered once: {got}")
+        env = c.envelope(qid)
+        check("rcpt delivered list@local.test" in env, env)
+        check("rcpt pending full@local.test" in env and "rcpt-error 452 4.2.2" in env, env)
+        check("rcpt failed gone@local.test" in env, env)
+        bounces = [e for e in c.entries() if e != qid]
+        check(len(bounces) == 1, f"one DSN queued: {c.entries()}")
+        denv = c.envelope(bounces[0])
+        check(f"rcpt pending owner@local.test\nrcpt-via lmtp 127.0.0.1:{port}\n" in denv, denv)
+        check(b"gone@local.test" in c.message(bounces[0]), "the DSN names gone@")
+        handler.messages.clear()
+        c.relay("-f")          # the DSN to owner@, and full@ again (still full)
+        got = [(f, tos) for f, tos, _ in handler.messages]
+        check(got == [("<>", ["owner@local.test"])], f"the DSN went to owner@ only: {got}")
+        env = c.envelope(qid)
+        check("rcpt pending full@local.test" in env and "attempts 2" in env, env)
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        t.join(10)
+
+
 TESTS = [test_dovecot_delivery, test_unknown_user_at_rcpt, test_dovecot_down,
-         test_mixed_outcomes, test_list_server, test_close_after_data]
+         test_mixed_outcomes, test_list_server, test_per_recipient_codes,
+         test_close_after_data]
 
 
 def main():
