@@ -60,7 +60,7 @@ class Dovecot:
         os.chmod(top, 0o755)
         os.chmod(self.dir, 0o755)
         os.chmod(self.mail, 0o777)       # Dovecot writes as nobody
-        self.set_users("alice", "bob", "postmaster")
+        self.set_users("alice", "bob", "postmaster", "tiny")
         self.conf = os.path.join(self.dir, "dovecot.conf")
         d = self.dir
         with open(self.conf, "w") as f:
@@ -79,9 +79,16 @@ passdb {{
   args = scheme=CRYPT username_format=%n {self.users}
 }}
 userdb {{
-  driver = static
-  args = uid=nobody gid=nogroup home={self.mail}/%d/%n
+  driver = passwd-file
+  args = username_format=%n {self.users}
 }}
+# tiny's quota (1 KiB, from its userdb line) is checked when the message is
+# saved, after the final ".": a per-recipient refusal there (RFC 2033 4.2)
+mail_plugins = quota
+plugin {{
+  quota = maildir:User quota
+}}
+lmtp_rcpt_check_quota = no
 service lmtp {{
   unix_listener lmtp {{
     mode = 0666
@@ -92,9 +99,14 @@ service lmtp {{
 
     def set_users(self, *names):
         hashed = "{CRYPT}$6$salt$Nr2ScqdP7CO/2J02tLhR3PYWnh3gOaPJhDSh0QG8jjTqhZlm0mMB7LgU9RhH0nQ0rMkeqpK14n2gK8fmUKRrX."
+        import pwd
+        nobody = pwd.getpwnam("nobody")
+        ids = f"{nobody.pw_uid}:{nobody.pw_gid}"
         tmp = self.users + ".tmp"
         with open(tmp, "w") as f:
-            f.write("".join(f"{n}:{hashed}::::::\n" for n in names))
+            for n in names:
+                extra = "userdb_quota_rule=*:storage=1" if n == "tiny" else ""
+                f.write(f"{n}:{hashed}:{ids}::{self.mail}/local.test/{n}::{extra}\n")
         # Dovecot rereads a passwd-file when its mtime (in seconds) changes:
         # each version gets a later one
         self.stamp = getattr(self, "stamp", int(time.time())) + 10
@@ -270,18 +282,18 @@ def test_dovecot_down(top):
 
 
 def test_mixed_outcomes(top):
-    """per recipient after the dot: bob, removed between RCPT and delivery,
-    is bounced (550 5.1.1 in a DSN); alice is delivered"""
+    """bob, removed between the session's RCPT and delivery, is refused by
+    Dovecot and bounced (550 5.1.1 in a DSN); alice is delivered"""
     c = Case(top, "mixed", "unix:" + DOVECOT.socket)
     before = len(DOVECOT.messages("alice"))
     qid = c.submit("sender@remote.test", ["alice@local.test", "bob@local.test"],
                    "Subject: mixed\n\nfor two\n")
-    DOVECOT.set_users("alice", "postmaster")
+    DOVECOT.set_users("alice", "postmaster", "tiny")
     try:
         DOVECOT.wait_knows("bob", False)
         c.relay()
     finally:
-        DOVECOT.set_users("alice", "bob", "postmaster")
+        DOVECOT.set_users("alice", "bob", "postmaster", "tiny")
         DOVECOT.wait_knows("bob", True)
     got = DOVECOT.messages("alice")
     check(len(got) == before + 1 and b"for two" in got[-1], "alice got it")
@@ -296,6 +308,27 @@ def test_mixed_outcomes(top):
     check("Final-Recipient: rfc822; bob@local.test" in status, status)
     check("Status: 5.1.1" in status and "Action: failed" in status, status)
     check("alice" not in status, "alice is not in the DSN")
+
+
+def test_quota_after_dot(top):
+    """Dovecot's per-recipient replies after the dot: alice 250 delivered,
+    tiny (over quota) 552 5.2.2 bounced, in one transaction"""
+    c = Case(top, "quota", "unix:" + DOVECOT.socket)
+    before = len(DOVECOT.messages("alice"))
+    body = "Subject: big\n\n" + ("y" * 70 + "\n") * 40
+    qid = c.submit("sender@remote.test", ["alice@local.test", "tiny@local.test"], body)
+    c.relay()
+    check(len(DOVECOT.messages("alice")) == before + 1, "alice got it")
+    check(DOVECOT.messages("tiny") == [], "tiny's mailbox stays empty")
+    log = open(c.log).read()
+    check("rcpt=tiny@local.test status=bounced" in log and "enh=5.2.2" in log, log[-2000:])
+    check(log.count("event=attempt") == 2, "one attempt for each recipient")
+    check(qid not in c.entries(), "the entry is finished")
+    bounces = [e for e in c.entries() if e != qid]
+    check(len(bounces) == 1, f"one DSN: {c.entries()}")
+    dsn = c.message(bounces[0]).decode()
+    check("Final-Recipient: rfc822; tiny@local.test" in dsn and "Status: 5.2.2" in dsn, dsn)
+    check("Final-Recipient: rfc822; alice" not in dsn, "alice is not bounced")
 
 
 class ListHandler:
@@ -496,7 +529,7 @@ def test_per_recipient_codes(top):
 
 
 TESTS = [test_dovecot_delivery, test_unknown_user_at_rcpt, test_dovecot_down,
-         test_mixed_outcomes, test_list_server, test_per_recipient_codes,
+         test_mixed_outcomes, test_quota_after_dot, test_list_server, test_per_recipient_codes,
          test_close_after_data]
 
 
