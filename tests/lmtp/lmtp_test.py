@@ -130,19 +130,32 @@ service lmtp {{
             time.sleep(0.2)
         check(self.knows(user) == want, f"Dovecot {'knows' if want else 'forgot'} {user}")
 
+    def master_pid(self):
+        try:
+            with open(os.path.join(self.base, "master.pid")) as f:
+                return int(f.read())
+        except (OSError, ValueError):
+            return None
+
     def start(self):
-        subprocess.run(["dovecot", "-c", self.conf], check=True)
+        # The daemon must not hold the test's output open (a pipe reader
+        # would wait for it): its log goes to log_path.
+        subprocess.run(["dovecot", "-c", self.conf], check=True, stdin=subprocess.DEVNULL,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.running = True
         deadline = time.time() + 10
-        while not os.path.exists(self.socket) and time.time() < deadline:
+        while not (os.path.exists(self.socket) and self.master_pid()) and time.time() < deadline:
             time.sleep(0.05)
         check(os.path.exists(self.socket), "Dovecot made its lmtp socket")
-        self.running = True
 
     def stop(self):
         if not self.running:
             return
-        pidfile = os.path.join(self.base, "master.pid")
-        pid = int(open(pidfile).read())
+        deadline = time.time() + 10
+        while self.master_pid() is None and time.time() < deadline:
+            time.sleep(0.05)
+        pid = self.master_pid()
+        check(pid is not None, "Dovecot wrote master.pid")
         os.kill(pid, signal.SIGTERM)
         deadline = time.time() + 10
         while time.time() < deadline:
@@ -535,6 +548,9 @@ TESTS = [test_dovecot_delivery, test_unknown_user_at_rcpt, test_dovecot_down,
 
 def main():
     global DOVECOT
+    # a SIGTERM (timeout(1), make) ends the run through the finally below,
+    # which stops Dovecot
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     top = tempfile.mkdtemp(prefix="mailsock-lmtp.")
     passed = failed = 0
     only = sys.argv[1:]
