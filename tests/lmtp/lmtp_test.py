@@ -296,6 +296,36 @@ def test_dovecot_down(top):
     check(len(DOVECOT.messages("bob")) == before + 1, "not delivered twice")
 
 
+def test_rcpt_check_reconnects(top):
+    """the session's kept LMTP connection is gone (Dovecot restarted between
+    two RCPTs): the next RCPT opens a new one instead of failing"""
+    c = Case(top, "reconnect", "unix:" + DOVECOT.socket)
+    p = subprocess.Popen([SESSION, "-c", c.conf], stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    try:
+        def say(line):
+            p.stdin.write(line.encode() + b"\r\n")
+            p.stdin.flush()
+            while True:
+                reply = p.stdout.readline().decode()
+                if reply[3:4] != "-":
+                    return reply
+        p.stdout.readline()                              # greeting
+        say("EHLO client.test")
+        say("MAIL FROM:<sender@remote.test>")
+        check(say("RCPT TO:<alice@local.test>").startswith("250"), "alice accepted")
+        DOVECOT.stop()
+        DOVECOT.start()
+        reply = say("RCPT TO:<bob@local.test>")
+        check(reply.startswith("250"), f"bob accepted on a new connection: {reply}")
+        reply = say("RCPT TO:<carol@local.test>")
+        check(reply.startswith("550 5.1.1"), f"carol still refused: {reply}")
+        say("QUIT")
+    finally:
+        p.stdin.close()
+        p.wait(20)
+
+
 def test_mixed_outcomes(top):
     """bob, removed between the session's RCPT and delivery, is refused by
     Dovecot and bounced (550 5.1.1 in a DSN); alice is delivered"""
@@ -544,8 +574,8 @@ def test_per_recipient_codes(top):
 
 
 TESTS = [test_dovecot_delivery, test_unknown_user_at_rcpt, test_dovecot_down,
-         test_mixed_outcomes, test_quota_after_dot, test_list_server, test_per_recipient_codes,
-         test_close_after_data]
+         test_rcpt_check_reconnects, test_mixed_outcomes, test_quota_after_dot,
+         test_list_server, test_per_recipient_codes, test_close_after_data]
 
 
 def main():
