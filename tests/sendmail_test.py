@@ -355,6 +355,9 @@ def main():
                 failed += 1
             for p in maildrop():               # no case leaks into the next
                 os.unlink(f"{W}/queue/maildrop/{p}")
+            for box in ("bob", "postmaster"):
+                new_mail(box)
+            queued()
     finally:
         if os.environ.get("KEEP"):
             print(f"kept {W}")
