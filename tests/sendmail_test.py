@@ -147,6 +147,8 @@ def test_t():
     st = os.stat(path)
     check(st.st_uid == NOBODY[0], f"the maildrop file belongs to the user: {st.st_uid}")
     check(st.st_mode & 0o777 == 0o644, f"complete files are 0644: {oct(st.st_mode)}")
+    r = run_as(DAEMON, ["cat", path])
+    check(r.returncode != 0 and r.stdout == b"", f"another user cannot read it: {r.stdout!r}")
     pick_up()
     bob = new_mail("bob")
     check(len(bob) == 1, f"bob got one copy: {len(bob)}")
@@ -232,6 +234,31 @@ def test_no_path_choice():
     check(os.listdir(W + "/other") == [] and maildrop() == [], "nothing written anywhere")
     r = run_as(NOBODY, ["ls", W + "/queue/maildrop"])
     check(r.returncode != 0, f"a user cannot list the maildrop: {r.stdout!r}")
+
+
+def test_full_disk():
+    """a full file system: EX_TEMPFAIL (75) and no file left"""
+    conf = open(W + "/etc/mailsock.conf").read()
+    full = W + "/full"
+    os.makedirs(full)
+    sh("mount", "-t", "tmpfs", "-o", "size=128k", "tmpfs", full)
+    try:
+        gid = os.stat(W + "/queue").st_gid
+        os.makedirs(full + "/queue/maildrop")
+        os.chown(full + "/queue", 0, gid)
+        os.chmod(full + "/queue", 0o710)
+        os.chown(full + "/queue/maildrop", 0, gid)
+        os.chmod(full + "/queue/maildrop", 0o1730)
+        with open(W + "/etc/mailsock.conf", "w") as f:
+            f.write(conf.replace(f"queue_dir = {W}/queue", f"queue_dir = {full}/queue")
+                    .replace("max_message_size = 1024", "max_message_size = 10M"))
+        r = sendmail(["bob"], "Subject: full\n\n" + ("z" * 99 + "\n") * 3000)
+        check(r.returncode == 75, f"EX_TEMPFAIL: {r.returncode} {r.stderr!r}")
+        check(os.listdir(full + "/queue/maildrop") == [], "nothing left in the maildrop")
+    finally:
+        with open(W + "/etc/mailsock.conf", "w") as f:
+            f.write(conf)
+        sh("umount", full)
 
 
 def test_incomplete():
@@ -326,7 +353,7 @@ def test_cron_python():
 
 
 TESTS = [test_t, test_args_f_F, test_dots, test_group, test_exit_codes, test_no_path_choice,
-         test_incomplete, test_uid_is_real, test_bs, test_mailq, test_ignored_flags, test_mailx,
+         test_full_disk, test_incomplete, test_uid_is_real, test_bs, test_mailq, test_ignored_flags, test_mailx,
          test_cron_python]
 
 
