@@ -195,6 +195,7 @@ static int parse_args(struct options *o, int argc, char **argv)
 struct reader {
 	char *line;
 	size_t cap;
+	size_t len;             /* of line: text may hold a NUL */
 	bool dots_are_data;
 	bool had_newline;       /* the last line read ended in one */
 };
@@ -211,6 +212,7 @@ static bool next_line(struct reader *r)
 		r->line[--n] = '\0';
 	if (n > 0 && r->line[n - 1] == '\r' && r->had_newline)
 		r->line[--n] = '\0';
+	r->len = (size_t)n;
 	return r->dots_are_data || strcmp(r->line, ".") != 0;
 }
 
@@ -221,7 +223,10 @@ static bool starts_field(const char *line)
 
 	while (*p > ' ' && *p < 127 && *p != ':')
 		p++;
-	return p != line && (*p == ':' || (*p == ' ' && strchr(p, ':')));
+	const char *name_end = p;
+	while (*p == ' ' || *p == '\t')         /* RFC 822 allowed blanks before ':' */
+		p++;
+	return p != line && name_end != line && *p == ':';
 }
 
 struct field {
@@ -305,9 +310,9 @@ static void rcpts_from_head(struct options *o, const struct head *h)
 				header_addresses(body, each_header_rcpt, o);
 }
 
-static void write_line(struct drop *d, const char *line, bool newline)
+static void write_line(struct drop *d, const char *line, size_t len, bool newline)
 {
-	drop_write(d, line, strlen(line));
+	drop_write(d, line, len);
 	if (newline)
 		drop_write(d, "\n", 1);
 }
@@ -326,13 +331,13 @@ static int send_message(struct options *o, struct reader *r, const struct head *
 	}
 	for (size_t i = 0; i < h->n; i++)
 		if (!header_is(h->fields[i].unfolded, "bcc", &body))
-			write_line(&d, h->fields[i].text, true);
+			write_line(&d, h->fields[i].text, strlen(h->fields[i].text), true);
 	if (more) {
 		drop_write(&d, "\n", 1);
 		if (!blank)
-			write_line(&d, r->line, r->had_newline);
+			write_line(&d, r->line, r->len, r->had_newline);
 		while (next_line(r))
-			write_line(&d, r->line, r->had_newline);
+			write_line(&d, r->line, r->len, r->had_newline);
 	}
 	return drop_close(&d);
 }

@@ -200,6 +200,7 @@ int main(int argc, char **argv)
 	if (status != 0)
 		return status;
 	signal(SIGPIPE, SIG_IGN);
+	signal(SIGXFSZ, SIG_IGN);     /* a caller's RLIMIT_FSIZE: EFBIG, and the file goes */
 	umask(077);
 	drop_dirfd = open_maildrop(&cfg);
 	if (drop_dirfd < 0)

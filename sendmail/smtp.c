@@ -30,6 +30,15 @@ static void reply(const char *text)
 	fflush(stdout);
 }
 
+static void greet(const char *host, bool extended)
+{
+	if (extended)
+		printf("250-%s\r\n250-8BITMIME\r\n250 PIPELINING\r\n", host);
+	else
+		printf("250 %s\r\n", host);
+	fflush(stdout);
+}
+
 static void tx_reset(struct tx *tx)
 {
 	for (size_t i = 0; i < tx->n_rcpts; i++)
@@ -150,9 +159,9 @@ int smtp_session(void)
 		if (strlen(line) > LINE_MAX_OCTETS - 2)
 			reply("500 5.5.6 Line too long");
 		else if (verb(line, "EHLO", &arg))
-			printf("250-%s\r\n250-8BITMIME\r\n250 PIPELINING\r\n", host), fflush(stdout);
+			greet(host, true);
 		else if (verb(line, "HELO", &arg))
-			printf("250 %s\r\n", host), fflush(stdout);
+			greet(host, false);
 		else if (verb(line, "MAIL FROM:", &arg)) {
 			tx_reset(&tx);
 			if (path_of(arg, tx.sender, sizeof tx.sender, true)) {

@@ -320,6 +320,12 @@ def test_ignored_flags():
                "-R", "hdrs", "-X", "/tmp/log", "-Am", "-U", "--", "bob"], "Subject: fl\n\nx\n")
     pick_up()
     check(len(new_mail("bob")) == 1, "delivered")
+    # Debian cron's own command line
+    submit_ok(["-FCronDaemon", "-i", "-B8BITMIME", "-oem", "bob"], "Subject: cron\n\nx\n")
+    pick_up()
+    m = new_mail("bob")
+    check(len(m) == 1 and header(m[0], "From") == [' "CronDaemon" <nobody@mx.example.test>'],
+          f"cron's flags: {m}")
 
 
 def test_mailx():
