@@ -67,7 +67,7 @@ size_t header_addresses(const char *body, void (*each)(const char *addr, void *a
 	size_t len = strlen(body);
 	struct list_state st = { .plain = malloc(len + 1), .angle = malloc(len + 1),
 	                         .each = each, .arg = arg };
-	bool in_angle = false, in_quote = false;
+	bool in_angle = false, in_quote = false, space = false;
 
 	if (!st.plain || !st.angle) {
 		free(st.plain);
@@ -94,16 +94,22 @@ size_t header_addresses(const char *body, void (*each)(const char *addr, void *a
 			continue;
 		} else if (!in_quote && !in_angle && (c == ',' || c == ';')) {
 			element_end(&st);
+			space = false;
 			p++;
 			continue;
 		} else if (!in_quote && !in_angle && c == ':') {
 			st.n_plain = 0;        /* "group name:" (RFC 5322 3.4) */
+			space = false;
 			p++;
 			continue;
 		} else if (!in_quote && isspace((unsigned char)c)) {
+			space = !in_angle;   /* between words it stays: "a@b c" is no address */
 			p++;
 			continue;
 		}
+		if (space && !in_angle && st.n_plain > 0)
+			st.plain[st.n_plain++] = ' ';
+		space = false;
 		if (in_quote && c == '\\' && p[1]) {   /* keep a quoted-pair whole */
 			if (in_angle)
 				st.angle[st.n_angle++] = *p++;

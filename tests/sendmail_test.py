@@ -214,7 +214,7 @@ def test_group():
 def test_exit_codes():
     """bad flag 64, bad address 67 (argument) and 65 (header), over-size 65: nothing left"""
     cases = [(["-Z", "bob"], "x\n", EX_USAGE), (["bad address@@"], "x\n", EX_NOUSER),
-             (["-t"], "To: a@@b\n\nx\n", EX_DATAERR), (["-t"], "Subject: none\n\nx\n", EX_USAGE),
+             (["-t"], "To: a@@b\n\nx\n", EX_DATAERR), (["-t"], "To: bob@example.test carol\n\nx\n", EX_DATAERR), (["-t"], "Subject: none\n\nx\n", EX_USAGE),
              (["bob"], "Subject: big\n\n" + ("y" * 99 + "\n") * 2000, EX_DATAERR)]
     for args, data, want in cases:
         r = sendmail(args, data)
