@@ -145,9 +145,12 @@ static int parse_flag(struct options *o, char **argv, int *i)
 {
 	const char *a = argv[*i], *v;
 
+	if (strspn(a + 1, "ti") == strlen(a + 1)) {     /* -t, -i, and "-ti" as PHP may write */
+		o->from_headers |= strchr(a, 't') != NULL;
+		o->dots_are_data |= strchr(a, 'i') != NULL;
+		return 0;
+	}
 	switch (a[1]) {
-	case 't': o->from_headers = true; return a[2] ? usage_error("bad flag") : 0;
-	case 'i': o->dots_are_data = true; return 0;
 	case 'o': return option_o(o, argv, i);
 	case 'b': return option_b(o, a + 2);
 	case 'q': o->mode = MODE_FLUSH; return 0;

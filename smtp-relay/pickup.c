@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -428,6 +429,12 @@ static void pickup_file(const struct config *cfg, int queuefd, int dropfd, const
 	int fd = openat(dropfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 
 	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close_quietly(fd);
+		return;
+	}
+	/* Runs overlap (timer, path unit, a person): the one holding the lock
+	 * takes the file; one that waited finds it gone (no link left). */
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0 || fstat(fd, &st) < 0 || st.st_nlink == 0) {
 		close_quietly(fd);
 		return;
 	}

@@ -193,8 +193,8 @@ def test_dots():
     pick_up()
     m = new_mail("bob")[0]
     check(m.endswith("\n\nline1\n..two\n"), f"stops at the dot, no unstuffing: {m[-40:]!r}")
-    for flag in ("-i", "-oi"):
-        submit_ok([flag, "bob"], "Subject: d\n\nline1\n.\nline2")
+    for flag in ("-i", "-oi", "-it"):
+        submit_ok([flag, "bob"], "To: bob\nSubject: d\n\nline1\n.\nline2")
         pick_up()
         m = new_mail("bob")[0]
         check(m.endswith("\n\nline1\n.\nline2\n"), f"{flag}: the dot is data: {m[-40:]!r}")
@@ -281,6 +281,18 @@ def test_uid_is_real():
     check("from user daemon uid 1)" in first, f"the first Received is daemon's: {first}")
 
 
+def test_overlapping_runs():
+    """a maildrop file another run holds (flock) is left to it: no second copy"""
+    import fcntl
+    submit_ok(["bob"], "Subject: lock\n\nx\n")
+    with open(f"{W}/queue/maildrop/{maildrop()[0]}") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        relay()
+        check(len(maildrop()) == 1 and new_mail("bob") == [], "the held file is skipped")
+    pick_up()
+    check(len(new_mail("bob")) == 1, "picked up once released")
+
+
 def test_bs():
     """-bs: an SMTP session on stdin"""
     r = sendmail(["-bs"], "EHLO me\r\nMAIL FROM:<nobody@mx.example.test>\r\n"
@@ -359,8 +371,8 @@ def test_cron_python():
 
 
 TESTS = [test_t, test_args_f_F, test_dots, test_group, test_exit_codes, test_no_path_choice,
-         test_full_disk, test_incomplete, test_uid_is_real, test_bs, test_mailq, test_ignored_flags, test_mailx,
-         test_cron_python]
+         test_full_disk, test_incomplete, test_uid_is_real, test_overlapping_runs, test_bs,
+         test_mailq, test_ignored_flags, test_mailx, test_cron_python]
 
 
 def main():
