@@ -272,6 +272,15 @@ static int head_add(struct head *h, const char *line, bool continuation)
 	return fs[h->n++].text && fs[h->n - 1].unfolded ? 0 : -1;
 }
 
+static void head_free(struct head *h)
+{
+	for (size_t i = 0; i < h->n; i++) {
+		free(h->fields[i].text);
+		free(h->fields[i].unfolded);
+	}
+	free(h->fields);
+}
+
 /* Read the header section.  1: a body follows (the current line is its
  * first, *blank when it was the empty separator line); 0: input ended. */
 static int read_head(struct reader *r, struct head *h, bool *blank)
@@ -361,18 +370,21 @@ static int submit(struct options *o)
 	} else if (o->sender) {
 		o->sender = "";
 	}
-	int more = read_head(&r, &h, &blank);
+	int more = read_head(&r, &h, &blank), status = 0;
 	if (o->from_headers)
 		rcpts_from_head(o, &h);
 	if (o->status != 0)
-		return o->status;
-	if (o->n_rcpts == 0) {
+		status = o->status;
+	else if (o->n_rcpts == 0) {
 		fputs("mailsock-sendmail: no recipients\n", stderr);
-		return EX_USAGE;
+		status = EX_USAGE;
+	} else {
+		status = send_message(o, &r, &h, more, blank);
+		if (status != 0)
+			fprintf(stderr, "mailsock-sendmail: the message was not queued (status %d)\n", status);
 	}
-	int status = send_message(o, &r, &h, more, blank);
-	if (status != 0)
-		fprintf(stderr, "mailsock-sendmail: the message was not queued (status %d)\n", status);
+	head_free(&h);
+	free(r.line);
 	return status;
 }
 
@@ -418,5 +430,8 @@ int main(int argc, char **argv)
 	case MODE_NOOP: return 0;
 	case MODE_SEND: break;
 	}
-	return submit(&o);
+	status = submit(&o);
+	for (size_t i = 0; i < o.n_rcpts; i++)
+		free(o.rcpts[i]);
+	return status;
 }

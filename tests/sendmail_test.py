@@ -86,6 +86,7 @@ def run_as(user, argv, data=b"", env=None):
     uid, gid = user
     e = {"PATH": "/usr/bin:/bin", "MAILSOCK_POSTDROP": W + "/bin/mailsock-postdrop",
          "HOME": W + "/home"}
+    e.update({k: v for k, v in os.environ.items() if k.endswith("SAN_OPTIONS")})
     e.update(env or {})
     return subprocess.run(["setpriv", f"--reuid={uid}", f"--regid={gid}", "--clear-groups", "--"]
                           + argv, input=data, capture_output=True, env=e, cwd="/", timeout=60)
@@ -131,6 +132,7 @@ def submit_ok(args, data, user=NOBODY):
 def pick_up():
     r = relay()
     check(maildrop() == [], f"the relay's run empties the maildrop: {maildrop()} {r.stderr}")
+    check(r.returncode == 0 and "Sanitizer" not in r.stderr, f"the run ends well: {r.stderr}")
     return r
 
 
