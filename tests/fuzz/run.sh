@@ -16,7 +16,7 @@ set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 seconds=${1:-${FUZZ_SECONDS:-60}}
-targets=${FUZZ_TARGETS:-"address cidr config data envelope session reply dns"}
+targets=${FUZZ_TARGETS:-"address cidr config data envelope session reply dns headers"}
 work=${FUZZ_WORK:-$PWD/build-fuzz}
 CLANG=${CLANG:-clang}
 
@@ -38,7 +38,7 @@ trap 'rm -rf "$FUZZ_SHM"' EXIT
 trap 'exit 130' INT TERM
 cflags="-std=c17 -g -O1 -D_GNU_SOURCE -Wall -Wextra -Werror
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
-	-I$top/common -I$top/smtpd-session -I$top/smtp-relay"
+	-I$top/common -I$top/smtpd-session -I$top/smtp-relay -I$top/sendmail"
 common="$top/common/address.c $top/common/cidr.c $top/common/config.c $top/common/fsutil.c
 	$top/common/local.c $top/common/log.c $top/common/maildir.c $top/common/queue.c"
 # netio.c is built apart, with read(2) under the harness's control
@@ -49,6 +49,7 @@ sources_of() {
 	case $1 in
 	data) echo "$top/smtpd-session/data.c" ;;
 	reply) echo "$top/smtp-relay/conn.c" ;;
+	headers) echo "$top/sendmail/headers.c" ;;
 	dns) echo "$common $work/dns-fuzz-answers.o $(pkg-config --libs ldns)" ;;
 	session) echo "$common $session $work/netio-short-reads.o" ;;
 	*) echo "$common" ;;
