@@ -290,6 +290,22 @@ def test_uid_is_real():
     check("from user daemon uid 1)" in first, f"the first Received is daemon's: {first}")
 
 
+def test_unknown_and_corrupt():
+    """an unknown local user bounces to the sender; a file not in the format goes to corrupt/"""
+    submit_ok(["-f", "bob@example.test", "nosuch@example.test"], "Subject: lost\n\nx\n")
+    pick_up()
+    m = new_mail("bob")
+    check(len(m) == 1 and "Subject: Undelivered Mail Returned to Sender" in m[0]
+          and "<nosuch@example.test>: 550 5.1.1" in m[0], f"a bounce for nosuch: {m}")
+    r = run_as(NOBODY, [W + "/bin/mailsock-postdrop"], b"rcpt bob\n\nx\nmailsock-end 12\n")
+    check(r.returncode == 0 and len(maildrop()) == 1, f"postdrop takes any framed bytes: {r}")
+    pick_up()
+    bad = os.listdir(W + "/queue/corrupt")
+    check(len(bad) == 1 and bad[0].endswith(".drop") and new_mail("bob") == [],
+          f"quarantined, not delivered: {bad}")
+    os.unlink(f"{W}/queue/corrupt/{bad[0]}")
+
+
 def test_overlapping_runs():
     """a maildrop file another run holds (flock) is left to it: no second copy"""
     import fcntl
@@ -380,7 +396,8 @@ def test_cron_python():
 
 
 TESTS = [test_t, test_args_f_F, test_dots, test_group, test_exit_codes, test_no_path_choice,
-         test_full_disk, test_incomplete, test_uid_is_real, test_overlapping_runs, test_bs,
+         test_full_disk, test_incomplete, test_uid_is_real, test_unknown_and_corrupt,
+         test_overlapping_runs, test_bs,
          test_mailq, test_ignored_flags, test_mailx, test_cron_python]
 
 
