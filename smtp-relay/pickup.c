@@ -457,10 +457,12 @@ static void pickup_file(const struct config *cfg, int queuefd, int dropfd, const
 	} else {
 		who(&s, cfg);
 		if (pick(cfg, queuefd, in, &s) == 0) {
-			unlinkat(dropfd, name, 0);
-			fsync_dir_at(dropfd, ".");
 			log_event(LOG_LEVEL_INFO, "pickup", "msgid", s.id, "uid", uid, "user", s.user,
 			          "from", s.sender, "result", "stored", NULL);
+			/* Left in place, the next run would store it again. */
+			if (unlinkat(dropfd, name, 0) < 0 || fsync_dir_at(dropfd, ".") < 0)
+				log_event(LOG_LEVEL_ERROR, "trouble", "maildrop", name, "action", "remove",
+				          "error", strerror(errno), NULL);
 		} else {
 			log_event(LOG_LEVEL_ERROR, "pickup", "maildrop", name, "uid", uid, "error",
 			          strerror(errno), "result", "deferred", NULL);
