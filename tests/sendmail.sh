@@ -1,7 +1,7 @@
 #!/bin/sh
 # tests/sendmail.sh - local submission as a user sees it: mailsock-sendmail
 # run by unprivileged users through a setgid copy of mailsock-postdrop,
-# then smtp-relay's pickup into Maildirs and the queue; bsd-mailx and a
+# then smtp-relay's pickup into Maildirs and the queue; s-nail (mail -s) and a
 # cron-style Python script as real callers.  Needs root (to make the
 # setgid copy and to become other users) and runs in its own network and
 # mount namespaces: the built-in configuration path is bind-mounted there.
