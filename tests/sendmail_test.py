@@ -270,6 +270,19 @@ def test_full_disk():
         sh("umount", full)
 
 
+def test_no_maildrop():
+    """no maildrop: EX_CONFIG (78); a postdrop that is not setgid: EX_NOPERM (77)"""
+    os.rename(W + "/queue/maildrop", W + "/queue/maildrop.away")
+    try:
+        r = sendmail(["bob"], "Subject: x\n\nx\n")
+        check(r.returncode == 78, f"no maildrop: {r.returncode} {r.stderr!r}")
+    finally:
+        os.rename(W + "/queue/maildrop.away", W + "/queue/maildrop")
+    r = run_as(NOBODY, [W + "/bin/mailsock-sendmail", "bob"], b"Subject: x\n\nx\n",
+               env={"MAILSOCK_POSTDROP": BUILD + "/sendmail/mailsock-postdrop"})
+    check(r.returncode == 77 and maildrop() == [], f"not setgid: {r.returncode} {r.stderr!r}")
+
+
 def test_incomplete():
     """postdrop keeps nothing when its input stops before the "mailsock-end" line"""
     body = b"mailsock-maildrop 1\nrcpt bob\n\nSubject: x\n\nhalf"
@@ -395,7 +408,7 @@ def test_cron_python():
 
 
 TESTS = [test_t, test_args_f_F, test_dots, test_group, test_exit_codes, test_no_path_choice,
-         test_full_disk, test_incomplete, test_uid_is_real, test_unknown_and_corrupt,
+         test_full_disk, test_no_maildrop, test_incomplete, test_uid_is_real, test_unknown_and_corrupt,
          test_overlapping_runs, test_bs,
          test_mailq, test_ignored_flags, test_mailx, test_cron_python]
 
