@@ -1,20 +1,20 @@
-/* conn.c - non-blocking socket I/O with poll(2) timeouts, and the reading
- * of SMTP replies ("250-..." lines, then "250 ..."). */
+/* conn.c - a TCP connection to an SMTP server over common/stream (which
+ * owns the buffers and the timeouts), and the reading of SMTP replies
+ * ("250-..." lines, then "250 ..."). */
 #include "conn.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <limits.h>
 #include <netinet/in.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
-#define LINE_MAX_OCTETS 1024
+#define LINE_MAX_OCTETS 1024    /* of a reply line, kept */
+#define REPLY_LINE_MAX 4096     /* of a reply line read; a longer one breaks */
+#define REPLY_LINES_MAX 1000
 
 void addr_text(const struct addr *addr, char *buf, size_t size)
 {
@@ -34,56 +34,25 @@ static int broken(struct conn *c, const char *what)
 	return -1;
 }
 
-#define REPLY_LINES_MAX 1000
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Wait for events on c->fd; 1 ready, 0 timeout, -1 error.  While a reply
- * is read, never past its deadline. */
-static int wait_for(struct conn *c, short events, unsigned timeout)
-{
-	struct pollfd p = { .fd = c->fd, .events = events };
-	int ms = timeout > INT_MAX / 1000 ? INT_MAX : (int)timeout * 1000;
-
-	if (c->deadline) {
-		long long left = c->deadline - now_ms();
-		if (left <= 0)
-			return 0;
-		if (left < ms)
-			ms = (int)left;
-	}
-
-	for (;;) {
-		int n = poll(&p, 1, ms);
-		if (n >= 0)
-			return n;
-		if (errno != EINTR)
-			return -1;
-	}
-}
-
 int conn_open(struct conn *c, const struct addr *addr, unsigned timeout)
 {
-	memset(c, 0, sizeof *c);
-	c->fd = socket(addr->sa.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (c->fd < 0)
+	int fd = socket(addr->sa.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+
+	c->broken = false;
+	c->why[0] = '\0';
+	stream_init(&c->s, &stream_plain, NULL, fd, fd, timeout);
+	if (fd < 0)
 		return broken(c, strerror(errno));
-	if (connect(c->fd, (const struct sockaddr *)&addr->sa, addr->len) == 0)
+	if (connect(fd, (const struct sockaddr *)&addr->sa, addr->len) == 0)
 		return 0;
 	if (errno != EINPROGRESS && errno != EINTR)
 		return broken(c, strerror(errno));
-	int n = wait_for(c, POLLOUT, timeout);
+	int n = stream_wait_writable(&c->s);
 	if (n <= 0)
 		return broken(c, n == 0 ? "connect timeout" : strerror(errno));
 	int err = 0;
 	socklen_t len = sizeof err;
-	if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
 		err = errno;
 	if (err)
 		return broken(c, strerror(err));
@@ -92,44 +61,33 @@ int conn_open(struct conn *c, const struct addr *addr, unsigned timeout)
 
 void conn_close(struct conn *c)
 {
-	if (c->fd >= 0)
-		close(c->fd);
-	c->fd = -1;
+	stream_close(&c->s);
+}
+
+static void write_broke(struct conn *c, enum stream_status st)
+{
+	broken(c, st == STREAM_TIMEOUT ? "send timeout" : strerror(errno));
 }
 
 int conn_flush(struct conn *c, unsigned timeout)
 {
-	size_t done = 0;
-
-	while (!c->broken && done < c->out_len) {
-		ssize_t n = send(c->fd, c->out + done, c->out_len - done, MSG_NOSIGNAL);
-		if (n > 0) {
-			done += (size_t)n;
-		} else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			int w = wait_for(c, POLLOUT, timeout);
-			if (w <= 0)
-				broken(c, w == 0 ? "send timeout" : strerror(errno));
-		} else if (n < 0 && errno != EINTR) {
-			broken(c, strerror(errno));
-		}
-	}
-	c->out_len = 0;
+	if (c->broken)
+		return -1;
+	stream_set_timeout(&c->s, timeout);
+	enum stream_status st = stream_flush(&c->s);
+	if (st != STREAM_OK)
+		write_broke(c, st);
 	return c->broken ? -1 : 0;
 }
 
 void conn_put(struct conn *c, const char *bytes, size_t len, unsigned timeout)
 {
-	while (len > 0 && !c->broken) {
-		if (c->out_len == sizeof c->out && conn_flush(c, timeout) < 0)
-			return;
-		size_t n = sizeof c->out - c->out_len;
-		if (n > len)
-			n = len;
-		memcpy(c->out + c->out_len, bytes, n);
-		c->out_len += n;
-		bytes += n;
-		len -= n;
-	}
+	if (c->broken)
+		return;
+	stream_set_timeout(&c->s, timeout);
+	stream_put(&c->s, bytes, len);
+	if (c->s.write_error)
+		write_broke(c, c->s.write_error == ETIMEDOUT ? STREAM_TIMEOUT : STREAM_ERROR);
 }
 
 void conn_puts(struct conn *c, const char *s, unsigned timeout)
@@ -137,53 +95,25 @@ void conn_puts(struct conn *c, const char *s, unsigned timeout)
 	conn_put(c, s, strlen(s), timeout);
 }
 
-static int fill(struct conn *c, unsigned timeout)
-{
-	if (c->in_pos > 0) {
-		memmove(c->in, c->in + c->in_pos, c->in_len - c->in_pos);
-		c->in_len -= c->in_pos;
-		c->in_pos = 0;
-	}
-	for (;;) {
-		if (c->deadline && now_ms() >= c->deadline)
-			return broken(c, "timeout waiting for a reply");
-		ssize_t n = recv(c->fd, c->in + c->in_len, sizeof c->in - c->in_len, 0);
-		if (n > 0) {
-			c->in_len += (size_t)n;
-			return 0;
-		}
-		if (n == 0)
-			return broken(c, "connection closed by the server");
-		if (errno == EAGAIN || errno == EWOULDBLOCK) {
-			int w = wait_for(c, POLLIN, timeout);
-			if (w <= 0)
-				return broken(c, w == 0 ? "timeout waiting for a reply" : strerror(errno));
-		} else if (errno != EINTR) {
-			return broken(c, strerror(errno));
-		}
-	}
-}
-
 /* One line without its CR LF into line (cut at LINE_MAX_OCTETS). */
-static int read_line(struct conn *c, char *line, size_t size, unsigned timeout)
+static int read_line(struct conn *c, char *line)
 {
-	for (;;) {
-		char *nl = memchr(c->in + c->in_pos, '\n', c->in_len - c->in_pos);
-		if (nl) {
-			size_t len = (size_t)(nl - (c->in + c->in_pos));
-			if (len > 0 && nl[-1] == '\r')
-				len--;
-			if (len >= size)
-				len = size - 1;
-			memcpy(line, c->in + c->in_pos, len);
-			line[len] = '\0';
-			c->in_pos = (size_t)(nl - c->in) + 1;
-			return 0;
-		}
-		if (c->in_len - c->in_pos >= sizeof c->in - 1)
-			return broken(c, "reply line too long");
-		if (fill(c, timeout) < 0)
-			return -1;
+	size_t len;
+
+	switch (stream_read_line_strict(&c->s, line, REPLY_LINE_MAX, &len)) {
+	case STREAM_OK:
+		if (len >= LINE_MAX_OCTETS)
+			line[LINE_MAX_OCTETS - 1] = '\0';
+		return 0;
+	case STREAM_TOO_LONG:
+		return broken(c, "reply line too long");
+	case STREAM_EOF:
+		return broken(c, "connection closed by the server");
+	case STREAM_TIMEOUT:
+		return broken(c, "timeout waiting for a reply");
+	case STREAM_ERROR:
+	default:
+		return broken(c, strerror(errno));
 	}
 }
 
@@ -249,16 +179,16 @@ static void add_reply_text(struct reply *r, const char *text)
 	         (int)(500 - used - (used ? 1 : 0)), rest);
 }
 
-static void read_reply(struct conn *c, struct reply *r, unsigned timeout)
+static void read_reply(struct conn *c, struct reply *r)
 {
-	char line[LINE_MAX_OCTETS];
+	char line[REPLY_LINE_MAX];
 
 	for (unsigned lines = 0;; lines++) {
 		if (lines == REPLY_LINES_MAX) {
 			broken(c, "reply of too many lines");
 			break;
 		}
-		if (read_line(c, line, sizeof line, timeout) < 0)
+		if (read_line(c, line) < 0)
 			break;
 		scrub(line);
 		if (!is_reply_line(line)) {
@@ -287,7 +217,8 @@ void conn_reply(struct conn *c, struct reply *r, unsigned timeout)
 		snprintf(r->text, sizeof r->text, "%s", c->why);
 		return;
 	}
-	c->deadline = now_ms() + (long long)timeout * 1000;
-	read_reply(c, r, timeout);
-	c->deadline = 0;
+	stream_set_timeout(&c->s, timeout);
+	stream_set_deadline(&c->s, timeout);
+	read_reply(c, r);
+	stream_set_deadline(&c->s, 0);
 }

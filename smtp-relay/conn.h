@@ -1,4 +1,5 @@
-/* conn.h - a TCP connection with timeouts, and SMTP replies on it. */
+/* conn.h - a TCP connection to an SMTP server over common/stream, and
+ * the reading of its replies. */
 #ifndef SMTP_RELAY_CONN_H
 #define SMTP_RELAY_CONN_H
 
@@ -6,15 +7,11 @@
 #include <stddef.h>
 
 #include "dns.h"
+#include "stream.h"
 
 struct conn {
-	int fd;
-	char in[4096];
-	size_t in_len, in_pos;
-	char out[8192];
-	size_t out_len;
+	struct stream s;
 	bool broken;         /* a timeout or I/O error happened */
-	long long deadline;  /* ms (CLOCK_MONOTONIC) by which the reply being read must be complete */
 	char why[128];       /* what broke */
 };
 
@@ -30,7 +27,8 @@ struct reply {
 int conn_open(struct conn *c, const struct addr *addr, unsigned timeout);
 void conn_close(struct conn *c);
 
-/* Buffer bytes for sending; conn_flush sends them within timeout. */
+/* Buffer bytes for sending; conn_flush sends them, each wait at most
+ * timeout seconds.  Nothing is sent once the connection broke. */
 void conn_put(struct conn *c, const char *bytes, size_t len, unsigned timeout);
 void conn_puts(struct conn *c, const char *s, unsigned timeout);
 int conn_flush(struct conn *c, unsigned timeout);

@@ -22,26 +22,20 @@
 #     (the group from sysusers.d), "sendmail -t" by nobody with "To: root":
 #     smtp-relay.path starts the run that picks it up, as the mail user in
 #     its sandbox, into the postmaster's Maildir with nobody's uid.
-# Exit 77 ("SKIP: reason") only where nspawn cannot run here.
+# Exit 77 ("SKIP: reason") where nspawn cannot run here, or when a part was
+# skipped ("SKIP (part): reason") and nothing failed; under CI=true a skip
+# fails (tests/lib.sh).
 set -u
 : "${top_srcdir:=$(dirname "$0")/..}" "${top_builddir:=.}" "${PYTHON3:=/usr/bin/python3}"
 BURST=${NSPAWN_BURST:-1000}
 
-skip() { echo "SKIP: $*"; exit 77; }
-[ "$(id -u)" -eq 0 ] || skip "systemd-nspawn needs root"
-for tool in systemd-nspawn:systemd-container unshare:util-linux nsenter:util-linux \
-	    swaks:swaks pgrep:procps; do
-	command -v "${tool%%:*}" >/dev/null 2>&1 ||
-		skip "${tool%%:*} not found (Debian package ${tool#*:})"
-done
+. "$top_srcdir/tests/lib.sh"
+need_root "systemd-nspawn"
+need systemd-nspawn:systemd-container unshare:util-linux nsenter:util-linux swaks:swaks pgrep:procps
 
 B=$(cd "$top_builddir" && pwd)
 S=$(cd "$top_srcdir" && pwd)
 W=$(mktemp -d /tmp/mailsock-nspawn.XXXXXX) || exit 99
-failures=0
-
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-ok() { echo "ok: $*"; }
 
 # ---- the container ---------------------------------------------------------
 
@@ -49,11 +43,14 @@ ok() { echo "ok: $*"; }
 trap nspawn_cleanup EXIT
 trap 'exit 1' INT TERM HUP PIPE
 nspawn_paths
-# make distcheck configures a throw-away prefix under /tmp, which the units'
-# own PrivateTmp= hides from the services: they are tested as configured for
-# a real prefix, in the ordinary make check.
+# make distcheck configures a throw-away prefix inside its build tree: under
+# /tmp, which the units' own PrivateTmp= hides from the services, or under
+# /root for a clone in root's home, which ProtectHome= hides and whose mode
+# 0700 keeps the mail user out.  The units are tested as configured for a
+# real prefix, in the ordinary make check.
 case $SESSION_BIN in
 /tmp/* | /var/tmp/*) skip "units configured for a temporary prefix ($SESSION_BIN), hidden by PrivateTmp=" ;;
+/root/* | /home/* | /run/user/*) skip "units configured for a prefix in a home directory ($SESSION_BIN), hidden by ProtectHome=" ;;
 esac
 mkdir -p "$W/etc/timer.d" || exit 99
 printf '%s\n' "hostname = mx.example.test" "domains = example.test" \
@@ -136,8 +133,9 @@ with smtplib.SMTP("::1", 25, local_hostname=sys.argv[1], timeout=30) as c:
 burst() {   # WAY UNIT: NSPAWN_BURST messages, 10 at a time
 	before=$(delivered)
 	out=$($N "$PYTHON3" "$S/tests/smtp_clients.py" burst "$BURST" 10 bob@example.test)
+	rc=$?
 	after=$(delivered)
-	[ $((after - before)) -eq "$BURST" ] && ok "$1: burst: $out; all $BURST in the Maildir" ||
+	[ "$rc" -eq 0 ] && [ $((after - before)) -eq "$BURST" ] && ok "$1: burst: $out; all $BURST in the Maildir" ||
 		fail "$1: burst: $out; $((after - before)) of $BURST in the Maildir"
 	st=$($E systemctl is-active "$2")
 	[ "$st" = active ] && ok "$1: $2 still active after the burst" || fail "$1: $2 is $st after the burst"
@@ -199,6 +197,8 @@ RELAY_REAL=yes
 RECV=$W/recv
 received() { ls "$RECV/mail/remote.example/someone/new" 2>/dev/null | wc -l; }
 queue_len() { ls "$ROOT/var/spool/mailsock/env" | wc -l; }
+# the envelopes' "attempts N" (doc/queue.md: runs that left the entry deferred)
+attempts() { cat "$ROOT"/var/spool/mailsock/env/* 2>/dev/null | sed -n 's/^attempts //p' | tr '\n' ' '; }
 wait_for() {   # SECONDS COMMAND...: until the command succeeds
 	t=$(($1 * 10))
 	shift
@@ -246,10 +246,20 @@ else
 fi
 n=$(relay_starts)
 if [ "$RELAY_REAL" = yes ]; then
-	wait_for 10 relay_idle
-	[ "$(queue_len)" -eq 1 ] && [ "$(received)" -eq 0 ] &&
-		ok "relay: no receiver yet: the message stays queued (deferred)" ||
-		fail "relay: receiver down, yet queue $(queue_len), received $(received)"
+	# The run the path unit started must have finished and deferred the
+	# entry (attempts 1 or more; at most one per run): a relay that did
+	# nothing would also leave it queued.
+	idle=no
+	wait_for 10 relay_idle && idle=yes
+	a=$(attempts)
+	if [ "$idle" = yes ] && [ "$(queue_len)" -eq 1 ] && [ "$(received)" -eq 0 ] &&
+	   [ "${a% }" -ge 1 ] 2>/dev/null && [ "${a% }" -le "$(relay_starts)" ]; then
+		ok "relay: no receiver yet: the message stays queued, deferred (attempts ${a% })"
+	else
+		fail "relay: receiver down: run finished $idle, queue $(queue_len), received $(received)," \
+			"attempts '${a% }' (want 1 to $(relay_starts), the runs so far)"
+		journal -u smtp-relay.service -o cat | tail -10
+	fi
 	receiver_up || fail "the receiving smtpd-session does not listen on 127.0.0.2:2525"
 fi
 $E systemctl reset-failed smtp-relay.service 2>/dev/null
@@ -275,9 +285,9 @@ if [ "$RELAY_REAL" = yes ]; then
 		ok "relay: a new message delivered by the run smtp-relay.path started" ||
 		fail "relay: new message not delivered by the path unit's run (queue $(queue_len), received $(received))"
 elif [ "$RELAY_REAL" = nodns ]; then
-	echo "SKIP (part): delivery through smtp-relay: dnsmasq not found (Debian package dnsmasq-base)"
+	skip_part "delivery through smtp-relay: dnsmasq not found (Debian package dnsmasq-base)"
 else
-	echo "SKIP (part): delivery through smtp-relay to a receiving server: smtp-relay is a stub"
+	skip_part "delivery through smtp-relay to a receiving server: smtp-relay is a stub"
 fi
 
 # ---- local submission: sendmail as a plain user --------------------------------
@@ -303,5 +313,5 @@ else
 fi
 $E systemctl stop smtp-relay.path
 
-[ "$failures" -eq 0 ] || { echo "$failures checks failed"; exit 1; }
-echo "all checks passed"
+[ "$failures" -eq 0 ] && [ "$skipped_parts" -eq 0 ] && echo "all checks passed"
+finish

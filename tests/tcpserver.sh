@@ -10,7 +10,6 @@ need tcpserver:ucspi-tcp-ipv6 tcprules:ucspi-tcp-ipv6 swaks:swaks
 need_root "the test switches users"
 workdir tcpserver
 
-PORT=$(free_port)
 maildir_bob
 chown -R nobody:nogroup "$W/mail" "$W/queue" || exit 99
 chmod 755 "$W"
@@ -20,10 +19,14 @@ printf '127.0.0.2:allow,RELAYCLIENT=""\n:allow\n' >"$W/tcp.smtp"
 tcprules "$W/tcp.smtp.cdb" "$W/tcp.smtp.tmp" <"$W/tcp.smtp" || exit 99
 
 # The run line of units/tcpserver.run, on the test's address and port.
-tcpserver -v -R -H -c 200 -x "$W/tcp.smtp.cdb" 127.0.0.1 "$PORT" \
-	"$B/smtpd-session/smtpd-session" -c "$W/mailsock.conf" >"$W/tcpserver.log" 2>&1 &
-PID=$!
-for _ in $(seq 50); do grep -q "status: 0/200" "$W/tcpserver.log" && break; sleep 0.1; done
+run_tcpserver() {
+	tcpserver -v -R -H -c 200 -x "$W/tcp.smtp.cdb" 127.0.0.1 "$PORT" \
+		"$B/smtpd-session/smtpd-session" -c "$W/mailsock.conf" >"$W/tcpserver.log" 2>&1 &
+	PID=$!
+}
+# tcpserver exits ("unable to bind") when the port was taken meanwhile.
+greets() { wait_greeting "220 mx.example.test"; }
+start_on_free_port run_tcpserver greets "$W/tcpserver.log"
 
 send() {   # FROM-ADDRESS TO
 	swaks --server "127.0.0.1:$PORT" --local-interface "$1" --helo client.example \
@@ -56,4 +59,4 @@ owners=$(stat -c %U "$W/mail/example.test/bob/new"/* "$W/queue/env"/* | sort -u 
 grep -h -A1 "^Received:" "$W/mail/example.test/bob/new"/* | grep -q "127.0.0.1" &&
 	ok "Received: names the peer 127.0.0.1" || fail "Received: does not name 127.0.0.1"
 
-[ "$failures" -eq 0 ] || exit 1
+finish

@@ -20,7 +20,9 @@ A transcript is a plain file (tests/transcripts/*.t).  Lines, by prefix:
   < TEXT           the next reply line starts with TEXT
   <~ REGEX         the next reply line matches REGEX (whole line)
   <* CODE          skip reply lines up to and including "CODE " (a last line)
-  ! count DIR N    DIR (under MAIL_ROOT, or queue:DIR) holds N files
+  ! count DIR N    DIR (under MAIL_ROOT, or queue:DIR) holds N files; a
+                   DIR that does not exist fails the check (queue:tmp,
+                   queue:msg and queue:env exist from the start)
   ! file DIR       the one file in DIR must be exactly the "|" lines that
                    follow ("|~ REGEX" for a line matched by REGEX); the file
                    ends where the "|" lines end
@@ -154,6 +156,10 @@ def prepare(t, root):
             os.makedirs(os.path.join(mail, d, sub), exist_ok=True)
     for d in t.mkdirs:
         os.makedirs(os.path.join(mail, d), exist_ok=True)
+    # the queue as units/tmpfiles.d makes it: "! count queue:env 0" then
+    # means the session wrote no entry where it could have
+    for sub in ("tmp", "msg", "env"):
+        os.makedirs(os.path.join(root, "queue", sub))
     conf = os.path.join(root, "mailsock.conf")
     with open(conf, "w") as f:
         f.write(BASE_CONFIG.format(root=root))
@@ -238,14 +244,16 @@ def resolve_dir(root, spec):
     return os.path.join(root, "mail", spec)
 
 
-def files_in(path):
+def files_in(path, spec):
+    """The files in a directory that must exist: a check on a directory the
+    session never made (or a typo) would otherwise see it empty."""
     if not os.path.isdir(path):
-        return []
+        raise Failure("%s: no such directory" % spec)
     return sorted(os.path.join(path, f) for f in os.listdir(path))
 
 
 def the_file(root, spec):
-    files = files_in(resolve_dir(root, spec))
+    files = files_in(resolve_dir(root, spec), spec)
     if len(files) != 1:
         raise Failure("%s: expected one file, found %d" % (spec, len(files)))
     with open(files[0], "rb") as f:
@@ -271,7 +279,7 @@ def check_file_lines(content, body, spec):
 def check_files(t, root, log):
     for kind, args, body in t.checks:
         if kind == "count":
-            n = len(files_in(resolve_dir(root, args[0])))
+            n = len(files_in(resolve_dir(root, args[0]), args[0]))
             if n != int(args[1]):
                 raise Failure("%s: expected %s files, found %d" % (args[0], args[1], n))
         elif kind == "file":

@@ -5,10 +5,8 @@
 # the units whose ExecStart= points at the built programs.
 set -u
 : "${top_builddir:?}"
-if ! command -v systemd-analyze >/dev/null 2>&1; then
-	echo "SKIP: systemd-analyze not found (Debian package systemd)"
-	exit 77
-fi
+. "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
+need systemd-analyze:systemd
 T=$(mktemp -d) || exit 99
 trap 'rm -rf "$T"' EXIT
 B=$(cd "$top_builddir" && pwd)

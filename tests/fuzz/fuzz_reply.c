@@ -5,9 +5,12 @@
  * connection marked broken; at most 32 lines are kept; the text and the
  * enhanced code are terminated inside their arrays and hold no control
  * characters (they go into logs, the queue and DSN header fields); an
- * enhanced code is digits "D.DDD.DDD" or empty; reading ends (no loop). */
+ * enhanced code is digits "D.DDD.DDD" or empty; reading ends (no loop).
+ * Each input is read twice: as it comes, and in short reads (1 to 64
+ * octets, sizes seeded from the input) as a slow network delivers it. */
 #include "fuzz.h"
 #include "conn.h"
+#include "short_read.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,25 +53,24 @@ static bool enhanced_code(const char *e)
 	return dots == 1 && digits > 0;
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+static void read_replies(const uint8_t *data, size_t size, const struct stream_backend *backend)
 {
 	int sv[2];
 	struct conn c;
 	struct reply r;
 
-	if (size > 65536)
-		return 0;
 	REQUIRE(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
 	int buf = 1 << 18;
 	setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &buf, sizeof buf);
 	setsockopt(sv[1], SOL_SOCKET, SO_RCVBUF, &buf, sizeof buf);
 	REQUIRE(write(sv[0], data, size) == (ssize_t)size);
 	shutdown(sv[0], SHUT_WR);
-	memset(&c, 0, sizeof c);
-	c.fd = sv[1];
+	c.broken = false;
+	c.why[0] = '\0';
+	stream_init(&c.s, backend, NULL, sv[1], sv[1], 1);
 	for (int i = 0; i <= (int)size; i++) {
 		conn_reply(&c, &r, 1);
-		REQUIRE(c.in_pos <= c.in_len && c.in_len <= sizeof c.in);
+		REQUIRE(c.s.rpos <= c.s.rlen && c.s.rlen <= sizeof c.s.rbuf);
 		REQUIRE(r.n_lines <= sizeof r.lines / sizeof r.lines[0]);
 		for (size_t k = 0; k < r.n_lines; k++)
 			REQUIRE(clean(r.lines[k], sizeof r.lines[k]));
@@ -83,5 +85,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	close(sv[0]);
 	close(sv[1]);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	if (size > 65536)
+		return 0;
+	read_replies(data, size, &stream_plain);
+	short_read_seed((unsigned)size * 2654435761u);
+	read_replies(data, size, &short_read_backend);
 	return 0;
 }

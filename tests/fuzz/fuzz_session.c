@@ -4,8 +4,8 @@
  * The first octet picks the setting: bit 0 a stranger (TCPREMOTEIP
  * outside relay_networks) or a local, relaying session; bit 1 debug
  * logging; bit 2 short reads: then the next octet seeds the sizes (1 to
- * 64 octets) that each read(2) of the session returns at most, as a slow
- * network would deliver them (netio.c is built with -Dread=fuzz_read).
+ * 64 octets) that each read of the session returns at most, as a slow
+ * network would deliver them (a stream backend of short reads).
  * The rest is what the client sends.  The mail root and the
  * queue live in a private directory under /dev/shm.
  *
@@ -21,6 +21,7 @@
 #include "log.h"
 #include "maildir.h"
 #include "session.h"
+#include "short_read.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -241,30 +242,15 @@ static void check_store(bool stranger)
 		REQUIRE(replies.seen[i] > 0);
 }
 
-/* read(2) for netio.c: in short-read mode, at most a few octets a call. */
-static unsigned short_reads;            /* 0: off; else the generator state */
-
-ssize_t fuzz_read(int fd, void *buf, size_t len);
-ssize_t fuzz_read(int fd, void *buf, size_t len)
-{
-	if (short_reads && fd == in_fd) {
-		short_reads = short_reads * 1103515245u + 12345u;
-		size_t cap = 1 + (short_reads >> 16) % 64;
-		if (len > cap)
-			len = cap;
-	}
-	return read(fd, buf, len);
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (size == 0)
 		return 0;
-	short_reads = 0;
-	if (data[0] & 4) {
+	bool short_reads = data[0] & 4;
+	if (short_reads) {
 		if (size < 2)
 			return 0;
-		short_reads = data[1] | 0x100u;
+		short_read_seed(data[1] | 0x100u);
 		data++;
 		size--;
 	}
@@ -280,7 +266,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	REQUIRE(ftruncate(in_fd, 0) == 0 && ftruncate(out_fd, 0) == 0);
 	REQUIRE(pwrite(in_fd, data + 1, size - 1, 0) == (ssize_t)(size - 1));
 	REQUIRE(lseek(in_fd, 0, SEEK_SET) == 0 && lseek(out_fd, 0, SEEK_SET) == 0);
-	int status = session_run(&cfg, in_fd, out_fd);
+	int status = short_reads ? session_run_with(&cfg, &short_read_backend, NULL, in_fd, out_fd)
+	                         : session_run(&cfg, in_fd, out_fd);
 	REQUIRE(status == 0 || status == 1);
 	check_store(stranger);
 	return 0;

@@ -7,8 +7,8 @@
 #   FUZZ_TARGETS="data session" tests/fuzz/run.sh 3600   # a long run of two
 #   FUZZ_MERGE=1 tests/fuzz/run.sh 600   # ... and fold new finds into the seeds
 #
-# Needs clang (Debian: clang, which ships libFuzzer).  Work happens in
-# $FUZZ_WORK (default build-fuzz/ in the current directory): binaries, the
+# Needs clang and libclang-rt-dev (libFuzzer); installs them when missing.
+# Work happens in $FUZZ_WORK (default build-fuzz/ in the current directory): binaries, the
 # growing corpus per target (seeded from tests/fuzz/corpus/) and crash
 # files, which are kept there for reproduction: ./fuzz_TARGET crash-FILE.
 set -eu
@@ -20,14 +20,12 @@ targets=${FUZZ_TARGETS:-"address cidr config data envelope session reply dns hea
 work=${FUZZ_WORK:-$PWD/build-fuzz}
 CLANG=${CLANG:-clang}
 
-if ! command -v "$CLANG" >/dev/null 2>&1; then
-	if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-		apt-get install -y --no-install-recommends clang >/dev/null
-	else
-		echo "run.sh: clang not found (apt-get install clang)" >&2
-		exit 1
-	fi
-fi
+# clang, and libFuzzer with the sanitizer runtimes (libclang-rt-dev, only
+# recommended by clang: a machine with --no-install-recommends lacks it).
+"$top/scripts/deps.sh" clang libclang-rt-dev || {
+	echo "run.sh: cannot install clang and libclang-rt-dev" >&2
+	exit 1
+}
 
 mkdir -p "$work"
 # The targets that write files (session, envelope) do it here: tmpfs, so
@@ -40,18 +38,20 @@ cflags="-std=c17 -g -O1 -D_GNU_SOURCE -Wall -Wextra -Werror
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 	-I$top/common -I$top/smtpd-session -I$top/smtp-relay -I$top/sendmail"
 common="$top/common/address.c $top/common/cidr.c $top/common/config.c $top/common/fsutil.c
-	$top/common/local.c $top/common/log.c $top/common/maildir.c $top/common/queue.c"
-# netio.c is built apart, with read(2) under the harness's control
+	$top/common/local.c $top/common/log.c $top/common/maildir.c $top/common/queue.c
+	$top/common/stream.c $top/common/stream_deadline.c"
 session="$top/smtpd-session/session.c $top/smtpd-session/data.c
-	$top/smtpd-session/peer.c $top/smtpd-session/target.c $top/smtpd-session/delivery.c"
+	$top/smtpd-session/peer.c $top/smtpd-session/target.c $top/smtpd-session/delivery.c
+	$here/short_read.c"
 
 sources_of() {
 	case $1 in
 	data) echo "$top/smtpd-session/data.c" ;;
-	reply) echo "$top/smtp-relay/conn.c" ;;
+	reply) echo "$top/smtp-relay/conn.c $top/common/stream.c $top/common/stream_deadline.c
+		$here/short_read.c" ;;
 	headers) echo "$top/sendmail/headers.c" ;;
 	dns) echo "$common $work/dns-fuzz-answers.o $(pkg-config --libs ldns)" ;;
-	session) echo "$common $session $work/netio-short-reads.o" ;;
+	session) echo "$common $session" ;;
 	*) echo "$common" ;;
 	esac
 }
@@ -71,9 +71,6 @@ failed=""
 # shellcheck disable=SC2086,SC2046
 $CLANG $cflags $(pkg-config --cflags ldns) -Dldns_resolver_query_status=fuzz_query_status \
 	-c -o "$work/dns-fuzz-answers.o" "$top/smtp-relay/dns.c"
-# fuzz_session decides how much each read(2) of the session returns.
-# shellcheck disable=SC2086
-$CLANG $cflags -Dread=fuzz_read -c -o "$work/netio-short-reads.o" "$top/smtpd-session/netio.c"
 
 for t in $targets; do
 	bin="$work/fuzz_$t"
