@@ -48,6 +48,7 @@ struct config {
 	char auth_dovecot[CONFIG_PATH_MAX]; /* "" none: Dovecot's auth-client socket */
 	bool auth_require_tls;          /* AUTH only over TLS */
 	bool submission;                /* RFC 6409: MAIL needs AUTH; AUTH may relay */
+	char local_delivery[CONFIG_PATH_MAX];  /* "" Maildirs, else an LMTP spec (lmtp_spec.h) */
 
 	/* smtp-relay */
 	char nameservers[CONFIG_MAX_NAMESERVERS][CONFIG_ADDR_MAX];

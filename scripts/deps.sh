@@ -32,9 +32,11 @@ $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
 
 # A daemon a package started anyway (a machine without policy-rc.d):
 # stop and disable it; the tests run their own instances on free ports.
-for svc in xinetd; do
+# (PACKAGE:SERVICE; tests/lmtp.sh starts a Dovecot of its own.)
+for pkg_svc in xinetd:xinetd dovecot-core:dovecot; do
+	svc=${pkg_svc#*:}
 	case " $missing " in
-	*" $svc "*)
+	*" ${pkg_svc%%:*} "*)
 		if [ -d /run/systemd/system ]; then
 			$SUDO systemctl disable --now "$svc" >/dev/null 2>&1 || true
 		fi ;;

@@ -7,7 +7,10 @@
  * DATA commands go out in one write.  A recipient that got 2xx or 5xx is
  * settled; one that got 4xx or met trouble is tried at the next
  * destination, and stays deferred when they are all used up -- except after
- * the whole message went out unanswered (hold()). */
+ * the whole message went out unanswered (hold()).
+ *
+ * LMTP (RFC 2033) is the same dialogue with LHLO for EHLO, and one reply
+ * per accepted recipient after the final "." instead of one for all. */
 #include "client.h"
 #include "address.h"
 #include "conn.h"
@@ -34,6 +37,7 @@ struct peer {
 	bool clear_only;     /* a handshake failed with relay_tls = may: no STARTTLS */
 	uint64_t max_size;
 	bool in_sync;        /* every reply read: the next transaction may follow */
+	bool lmtp;           /* an LMTP server (RFC 2033) */
 };
 
 #define CACHE_MAX 16
@@ -168,19 +172,20 @@ static void read_extensions(struct peer *p, const struct reply *rep)
 	}
 }
 
-/* EHLO (HELO when EHLO is refused).  0 when the peer is ready for MAIL. */
+/* EHLO (HELO when EHLO is refused), or LHLO (RFC 2033 4.1, which has no
+ * fallback).  0 when the peer is ready for MAIL. */
 static int ehlo(struct peer *p, struct reply *rep)
 {
 	const struct config *cfg = p->cfg;
 	char line[300];
 
-	snprintf(line, sizeof line, "EHLO %s", cfg->hostname);
+	snprintf(line, sizeof line, "%s %s", p->lmtp ? "LHLO" : "EHLO", cfg->hostname);
 	command(p, line, rep, cfg->command_timeout);
 	if (rep->code >= 200 && rep->code < 300) {
 		read_extensions(p, rep);
 		return 0;
 	}
-	if (rep->code < 500)
+	if (rep->code < 500 || p->lmtp)
 		return -1;
 	snprintf(line, sizeof line, "HELO %s", cfg->hostname);
 	command(p, line, rep, cfg->command_timeout);
@@ -203,9 +208,11 @@ static int hello(struct peer *p, struct reply *rep)
  * on this host (rep says why). */
 enum tls_step { TLS_GO_ON, TLS_RETRY_CLEAR, TLS_GIVE_UP };
 
-static bool to_smarthost(const struct config *cfg)
+/* Is this session with the smarthost?  (An LMTP session is local delivery,
+ * wherever the rest goes.) */
+static bool to_smarthost(const struct peer *p)
 {
-	return cfg->smarthost[0] != '\0';
+	return !p->lmtp && p->cfg->smarthost[0] != '\0';
 }
 
 /* The client contexts, made at first need: one that checks certificates
@@ -236,9 +243,9 @@ static int handshake(struct peer *p, char *err, size_t errlen)
 	return 0;
 }
 
-static bool tls_required(const struct config *cfg)
+static bool tls_required(const struct peer *p)
 {
-	return cfg->relay_tls >= RELAY_TLS_ENCRYPT || (to_smarthost(cfg) && cfg->smarthost_auth[0]);
+	return p->cfg->relay_tls >= RELAY_TLS_ENCRYPT || (to_smarthost(p) && p->cfg->smarthost_auth[0]);
 }
 
 /* STARTTLS (RFC 3207) when the server offers it and the policy wants it,
@@ -248,26 +255,26 @@ static enum tls_step starttls(struct peer *p, struct reply *rep)
 	const struct config *cfg = p->cfg;
 	char err[300], text[400];
 
-	if (cfg->relay_tls == RELAY_TLS_NONE && !tls_required(cfg))
+	if (cfg->relay_tls == RELAY_TLS_NONE && !tls_required(p))
 		return TLS_GO_ON;
-	if (p->clear_only)
+	if (p->clear_only || p->lmtp)     /* LMTP: local delivery, our own server */
 		return TLS_GO_ON;
 	if (!p->starttls) {
-		if (!tls_required(cfg))
+		if (!tls_required(p))
 			return TLS_GO_ON;
 		trouble(rep, 451, "4.7.4", "TLS is required but the server does not offer STARTTLS");
 		return TLS_GIVE_UP;
 	}
 	command(p, "STARTTLS", rep, cfg->command_timeout);
 	if (rep->code != 220) {
-		if (!tls_required(cfg) && rep->code != 0)
+		if (!tls_required(p) && rep->code != 0)
 			return TLS_GO_ON;           /* it said no: still in step, in clear */
 		snprintf(text, sizeof text, "STARTTLS refused: %d %.300s", rep->code, rep->text);
 		trouble(rep, 451, "4.7.5", text);
 		return TLS_GIVE_UP;
 	}
 	if (handshake(p, err, sizeof err) < 0) {
-		bool clear = !tls_required(cfg);
+		bool clear = !tls_required(p);
 		log_event(LOG_LEVEL_INFO, "tls-failed", "host", p->dest->host, "addr", p->addr,
 		          "error", err, "then", clear ? "clear text" : "defer", NULL);
 		snprintf(text, sizeof text, "TLS handshake failed: %.300s", err);
@@ -378,7 +385,7 @@ static int smarthost_login(struct peer *p, struct reply *rep)
 	const struct config *cfg = p->cfg;
 	char login[256], pass[256], err[CONFIG_PATH_MAX + 100], text[400];
 
-	if (!to_smarthost(cfg) || !cfg->smarthost_auth[0])
+	if (!to_smarthost(p) || !cfg->smarthost_auth[0])
 		return 0;
 	if (!tls_version(&p->conn.s)) {
 		trouble(rep, 451, "4.7.4", "AUTH at the smarthost needs TLS");
@@ -541,6 +548,32 @@ static void hold(const struct job *job, struct reply *rep)
 			job->rcpts[i]->held = true;
 }
 
+/* LMTP (RFC 2033 4.2): after the final ".", one reply per recipient that
+ * RCPT accepted, in order.  When the server goes away before all of them
+ * came, the ones still without a reply are held: maybe delivered, so
+ * deferred rather than sent again in this run. */
+static void read_lmtp_replies(struct peer *p, const struct job *job)
+{
+	struct reply rep;
+
+	for (size_t i = 0; i < job->n; i++) {
+		struct job_rcpt *r = job->rcpts[i];
+		if (!r->accepted)
+			continue;
+		if (!p->conn.broken)
+			conn_reply(&p->conn, &rep, p->cfg->data_timeout);
+		if (p->conn.broken || rep.code == 0) {
+			char text[sizeof rep.text];
+			snprintf(text, sizeof text, "no reply to the end of data (%.300s): deferred",
+			         p->conn.why);
+			trouble(&rep, 451, "4.4.2", text);
+			r->held = true;
+		}
+		settle(p, r, &rep);
+	}
+	p->in_sync = !p->conn.broken;
+}
+
 /* Up to RCPTS_MAX open recipients not tried at this host yet are sent in
  * this transaction, and tried; none is accepted yet. */
 static void pick_batch(const struct job *job)
@@ -607,6 +640,9 @@ static void transaction(struct peer *p, const struct job *job)
 	p->in_sync = false;
 	if (send_body(p, msg) < 0 && !p->conn.broken) {
 		trouble(&rep, 451, "4.3.0", "cannot read the queued message");
+	} else if (p->lmtp) {
+		read_lmtp_replies(p, job);
+		return;
 	} else {
 		conn_reply(&p->conn, &rep, p->cfg->data_timeout);
 		p->in_sync = rep.code != 0;
@@ -663,11 +699,11 @@ void client_cache_close(struct client_cache *cache)
 
 /* A cached session with dest's address, taken out of the cache and reset
  * (RSET) for a new transaction, or NULL. */
-static struct peer *cache_take(struct client_cache *cache, const struct dest *dest)
+static struct peer *cache_take(struct client_cache *cache, const struct dest *dest, bool lmtp)
 {
 	for (size_t i = 0; cache && i < cache->n; i++) {
 		struct peer *p = cache->peers[i];
-		if (!same_addr(&p->dest_addr, &dest->addr))
+		if (!same_addr(&p->dest_addr, &dest->addr) || p->lmtp != lmtp)
 			continue;
 		cache->peers[i] = cache->peers[--cache->n];
 		struct reply rep;
@@ -710,7 +746,7 @@ static enum tls_step connect_and_greet(struct peer *p, struct reply *rep)
 		trouble(rep, 0, "4.4.1", p->conn.why);
 		return TLS_GIVE_UP;
 	}
-	if (to_smarthost(cfg) && cfg->smarthost_tls == SMARTHOST_WRAPPER &&
+	if (to_smarthost(p) && cfg->smarthost_tls == SMARTHOST_WRAPPER &&
 	    handshake(p, err, sizeof err) < 0) {
 		log_event(LOG_LEVEL_INFO, "tls-failed", "host", p->dest->host, "addr", p->addr,
 		          "error", err, "then", "defer", NULL);
@@ -743,6 +779,7 @@ static struct peer *peer_open(const struct config *cfg, const struct dest *dest,
 	p->cfg = cfg;
 	p->dest = dest;
 	p->dest_addr = dest->addr;
+	p->lmtp = job->lmtp;
 	addr_text(&dest->addr, p->addr, sizeof p->addr);
 	for (;;) {
 		enum tls_step step = connect_and_greet(p, &rep);
@@ -789,7 +826,7 @@ static size_t count_untried(const struct job *job)
 static int try_dest(const struct config *cfg, struct client_cache *cache,
                     const struct dest *dest, const struct job *job)
 {
-	struct peer *p = cache_take(cache, dest);
+	struct peer *p = cache_take(cache, dest, job->lmtp);
 	struct reply rep;
 	int rc = 0;
 

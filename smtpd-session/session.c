@@ -116,6 +116,7 @@ enum canned {
 	R_RELAY_DENIED,
 	R_SOURCE_ROUTE,
 	R_MAILBOX_TEMPFAIL,
+	R_LMTP_DOWN,
 	R_MAIL_FIRST_DATA,
 	R_NO_RCPTS,
 	R_DATA_ARGUMENT,
@@ -177,6 +178,7 @@ static const char canned[][80] = {
 	[R_RELAY_DENIED] = "554 5.7.1 Relay access denied",
 	[R_SOURCE_ROUTE] = "554 5.7.1 Source routes are not accepted",
 	[R_MAILBOX_TEMPFAIL] = "451 4.3.0 Mailbox unavailable, try again later",
+	[R_LMTP_DOWN] = "451 4.4.1 Mailbox server not reachable, try again later",
 	[R_MAIL_FIRST_DATA] = "503 5.5.1 Need MAIL command",
 	[R_NO_RCPTS] = "554 5.5.1 No valid recipients",
 	[R_DATA_ARGUMENT] = "501 5.5.4 DATA takes no parameters",
@@ -593,6 +595,7 @@ static const struct refusal {
 	[TARGET_RELAY_DENIED] = { "relay-denied", R_RELAY_DENIED },
 	[TARGET_ROUTE_DENIED] = { "source-route", R_SOURCE_ROUTE },
 	[TARGET_TEMPFAIL] = { "local-trouble", R_MAILBOX_TEMPFAIL },
+	[TARGET_LMTP_DOWN] = { "lmtp-down", R_LMTP_DOWN },
 };
 
 /* Parse "TO:<path>" (or the bare "<postmaster>") into a target. */
@@ -675,7 +678,7 @@ static void proceed_rcpt(struct session *s, const char *arg)
 	s->state = STATE_RCPT;
 	s->rcpts_accepted++;
 	log_event(LOG_LEVEL_INFO, "rcpt", "to", t.address, "result", "accepted",
-	          "target", t.kind == TARGET_QUEUE ? "queue" : t.dir, NULL);
+	          "target", t.lmtp ? "lmtp" : t.kind == TARGET_QUEUE ? "queue" : t.dir, NULL);
 	reply(s, 250, "2.1.5", "Recipient <%s> OK", t.address);
 }
 
