@@ -328,6 +328,26 @@ static const char *parse_bounce_sender(struct config *cfg, const char *value)
 	return NULL;
 }
 
+static const char *parse_relay_tls(struct config *cfg, const char *value)
+{
+	static const char *const names[] = { "none", "may", "encrypt", "verify" };
+
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+		if (strcmp(value, names[i]) == 0) {
+			cfg->relay_tls = (enum relay_tls)i;
+			return NULL;
+		}
+	return "must be none, may, encrypt or verify";
+}
+
+static const char *parse_smarthost_tls(struct config *cfg, const char *value)
+{
+	if (strcmp(value, "starttls") != 0 && strcmp(value, "wrapper") != 0)
+		return "must be starttls or wrapper";
+	cfg->smarthost_tls = value[0] == 'w' ? SMARTHOST_WRAPPER : SMARTHOST_STARTTLS;
+	return NULL;
+}
+
 /* ---- smtpd-session keys --------------------------------------------------- */
 
 /* A user name as useradd(8) takes them: no path or shell tricks. */
@@ -383,6 +403,10 @@ static const struct key keys[] = {
 	OWN(user, parse_user, NULL),
 	COUNT(max_connections, 1, 100000, 200),
 	COUNT(max_connections_per_source, 1, 100000, 20),
+	PATH(tls_cert, NULL),
+	PATH(tls_key, NULL),
+	YES_NO(tls_wrapper, false),
+	YES_NO(require_tls, false),
 	PATH(auth_users, NULL),
 	PATH(auth_dovecot, NULL),
 	YES_NO(auth_require_tls, true),
@@ -402,6 +426,10 @@ static const struct key keys[] = {
 	SECONDS(command_timeout, 1, 365 * DAY, 300),        /* 4.5.3.2.2-3: MAIL, RCPT */
 	SECONDS(data_timeout, 1, 365 * DAY, 600),           /* 4.5.3.2.6: the final "." */
 	YES_NO(allow_loopback_mx, false),
+	OWN(relay_tls, parse_relay_tls, "may"),
+	OWN(smarthost_tls, parse_smarthost_tls, NULL),
+	PATH(smarthost_auth, NULL),
+	PATH(tls_ca_file, NULL),
 };
 
 /* Put value (already checked) into k's field of cfg. */

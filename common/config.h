@@ -18,6 +18,12 @@
 
 enum log_level { LOG_LEVEL_ERROR, LOG_LEVEL_INFO, LOG_LEVEL_DEBUG };
 
+/* smtp-relay's STARTTLS policy (relay_tls). */
+enum relay_tls { RELAY_TLS_NONE, RELAY_TLS_MAY, RELAY_TLS_ENCRYPT, RELAY_TLS_VERIFY };
+/* How the smarthost speaks TLS (smarthost_tls): STARTTLS, or TLS from the
+ * first octet (implicit TLS, port 465, RFC 8314). */
+enum smarthost_tls { SMARTHOST_STARTTLS, SMARTHOST_WRAPPER };
+
 struct config {
 	char hostname[CONFIG_NAME_MAX];
 	char domains[CONFIG_MAX_DOMAINS][CONFIG_NAME_MAX];
@@ -34,6 +40,10 @@ struct config {
 	char user[CONFIG_USER_MAX];     /* switch to it when started as root; "" none */
 	unsigned max_connections;       /* listening mode: sessions at once */
 	unsigned max_connections_per_source;   /* listening mode: per client address */
+	char tls_cert[CONFIG_PATH_MAX];  /* "": no STARTTLS */
+	char tls_key[CONFIG_PATH_MAX];
+	bool tls_wrapper;               /* TLS from the first octet (SMTPS) */
+	bool require_tls;               /* MAIL before STARTTLS: 530 */
 	char auth_users[CONFIG_PATH_MAX];   /* "" none: a file of login:crypt(3) hash */
 	char auth_dovecot[CONFIG_PATH_MAX]; /* "" none: Dovecot's auth-client socket */
 	bool auth_require_tls;          /* AUTH only over TLS */
@@ -54,6 +64,10 @@ struct config {
 	unsigned max_parallel;
 	unsigned connect_timeout, greeting_timeout, command_timeout, data_timeout;
 	bool allow_loopback_mx;         /* 127.0.0.2 and up are other hosts */
+	enum relay_tls relay_tls;
+	enum smarthost_tls smarthost_tls;
+	char smarthost_auth[CONFIG_PATH_MAX]; /* "login:password" file; "": no AUTH */
+	char tls_ca_file[CONFIG_PATH_MAX];   /* trusted CAs for verify; "": the system's */
 };
 
 /* Defaults of every key (hostname from gethostname(2), no DNS). */

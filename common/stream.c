@@ -73,6 +73,16 @@ int stream_close(struct stream *s)
 	return close_fds(s) < 0 ? -1 : rc;
 }
 
+int stream_close_backend(struct stream *s)
+{
+	if (!s->backend || !s->backend->close)
+		return 0;
+	int rc = s->backend->close(s);
+	s->backend = &stream_plain;
+	s->ctx = NULL;
+	return rc;
+}
+
 /* ---- waiting ------------------------------------------------------------ */
 
 static int poll_fd(int fd, short events, int ms)

@@ -67,6 +67,10 @@ void stream_set_timeout(struct stream *s, unsigned seconds);
  * the clock.) */
 void stream_set_deadline(struct stream *s, unsigned seconds);
 int stream_close(struct stream *s);
+/* End the backend's session (TLS: close_notify, then free it) and go on
+ * with the plain fds, which stay open: for a program that exits with its
+ * fds.  A plain stream has nothing to end. */
+int stream_close_backend(struct stream *s);
 
 /* Wait until out takes output (a connect(2) in progress): 1 ready,
  * 0 timed out, -1 error. */

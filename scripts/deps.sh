@@ -6,7 +6,7 @@
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 
-build="autoconf automake make gcc libc6-dev pkg-config libsystemd-dev libldns-dev libcrypt-dev"
+build="autoconf automake make gcc libc6-dev pkg-config libsystemd-dev libldns-dev libcrypt-dev libssl-dev"
 test="python3 systemd swaks curl procps valgrind"
 extra=$(sed -e 's/#.*//' "$here/test-packages.txt" 2>/dev/null | tr '\n' ' ')
 

@@ -15,6 +15,7 @@
 #include "address.h"
 #include "conn.h"
 #include "log.h"
+#include "tls.h"
 #include "wire.h"
 
 #include <errno.h>
@@ -22,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 struct peer {
@@ -31,6 +33,8 @@ struct peer {
 	char addr[64];
 	struct conn conn;
 	bool pipelining, eightbit, smtputf8, size;
+	bool starttls, auth_plain, auth_login;   /* offered in EHLO */
+	bool clear_only;     /* a handshake failed with relay_tls = may: no STARTTLS */
 	uint64_t max_size;
 	bool in_sync;        /* every reply read: the next transaction may follow */
 	bool lmtp;           /* an LMTP server (RFC 2033) */
@@ -96,10 +100,13 @@ static void settle(struct peer *p, struct job_rcpt *r, const struct reply *rep)
 	snprintf(res->addr, sizeof res->addr, "%s", p->addr);
 	snprintf(res->text, sizeof res->text, "%s%.500s", rep->code ? "" : "trouble: ", rep->text);
 	res->remote = from_server(rep);
+	const char *tls = tls_version(&p->conn.s);
+	snprintf(res->tls, sizeof res->tls, "%s", tls ? tls : "none");
 	char code[8];
 	snprintf(code, sizeof code, "%d", res->code);
 	log_event(LOG_LEVEL_INFO, "attempt", "rcpt", r->rcpt->address, "host", p->dest->host,
-	          "addr", p->addr, "code", code, "enh", res->enh, "reply", res->text, NULL);
+	          "addr", p->addr, "code", code, "enh", res->enh, "reply", res->text,
+	          "tls", res->tls, NULL);
 }
 
 /* The same reply for every recipient that `which` picks (open_rcpt,
@@ -117,7 +124,7 @@ static void trouble(struct reply *rep, int code, const char *enh, const char *te
 	memset(rep, 0, sizeof *rep);
 	rep->code = code;
 	snprintf(rep->enh, sizeof rep->enh, "%s", enh);
-	snprintf(rep->text, sizeof rep->text, "%s", text);
+	snprintf(rep->text, sizeof rep->text, "%.*s", (int)sizeof rep->text - 1, text);
 }
 
 static void command(struct peer *p, const char *line, struct reply *rep, unsigned timeout)
@@ -128,11 +135,31 @@ static void command(struct peer *p, const char *line, struct reply *rep, unsigne
 	conn_reply(&p->conn, rep, timeout);
 }
 
+/* "AUTH PLAIN LOGIN ...": which of the two mechanisms we speak. */
+static void read_auth(struct peer *p, const char *mechs)
+{
+	char buf[80];
+
+	snprintf(buf, sizeof buf, "%s", mechs);
+	for (char *save = NULL, *m = strtok_r(buf, " ", &save); m; m = strtok_r(NULL, " ", &save)) {
+		if (strcasecmp(m, "PLAIN") == 0)
+			p->auth_plain = true;
+		else if (strcasecmp(m, "LOGIN") == 0)
+			p->auth_login = true;
+	}
+}
+
 static void read_extensions(struct peer *p, const struct reply *rep)
 {
+	p->pipelining = p->eightbit = p->smtputf8 = p->size = false;
+	p->starttls = p->auth_plain = p->auth_login = false;
 	for (size_t i = 1; i < rep->n_lines; i++) {
 		const char *kw = rep->lines[i];
-		if (strcasecmp(kw, "PIPELINING") == 0)
+		if (strcasecmp(kw, "STARTTLS") == 0)
+			p->starttls = true;
+		else if (strncasecmp(kw, "AUTH ", 5) == 0)
+			read_auth(p, kw + 5);
+		else if (strcasecmp(kw, "PIPELINING") == 0)
 			p->pipelining = true;
 		else if (strcasecmp(kw, "8BITMIME") == 0)
 			p->eightbit = true;
@@ -145,16 +172,13 @@ static void read_extensions(struct peer *p, const struct reply *rep)
 	}
 }
 
-/* Greeting and EHLO/HELO (LHLO, RFC 2033 4.1, which has no fallback).
- * 0 when the peer is ready for MAIL. */
-static int hello(struct peer *p, struct reply *rep)
+/* EHLO (HELO when EHLO is refused), or LHLO (RFC 2033 4.1, which has no
+ * fallback).  0 when the peer is ready for MAIL. */
+static int ehlo(struct peer *p, struct reply *rep)
 {
 	const struct config *cfg = p->cfg;
 	char line[300];
 
-	conn_reply(&p->conn, rep, cfg->greeting_timeout);
-	if (rep->code < 200 || rep->code >= 300)
-		return -1;
 	snprintf(line, sizeof line, "%s %s", p->lmtp ? "LHLO" : "EHLO", cfg->hostname);
 	command(p, line, rep, cfg->command_timeout);
 	if (rep->code >= 200 && rep->code < 300) {
@@ -166,6 +190,222 @@ static int hello(struct peer *p, struct reply *rep)
 	snprintf(line, sizeof line, "HELO %s", cfg->hostname);
 	command(p, line, rep, cfg->command_timeout);
 	return rep->code >= 200 && rep->code < 300 ? 0 : -1;
+}
+
+/* Greeting and EHLO/HELO. */
+static int hello(struct peer *p, struct reply *rep)
+{
+	conn_reply(&p->conn, rep, p->cfg->greeting_timeout);
+	if (rep->code < 200 || rep->code >= 300)
+		return -1;
+	return ehlo(p, rep);
+}
+
+/* ---- TLS and AUTH ------------------------------------------------------- */
+
+/* What became of the TLS step: go on (under TLS or, as allowed, in clear),
+ * start over in clear (relay_tls = may, the handshake failed), or give up
+ * on this host (rep says why). */
+enum tls_step { TLS_GO_ON, TLS_RETRY_CLEAR, TLS_GIVE_UP };
+
+/* Is this session with the smarthost?  (An LMTP session is local delivery,
+ * wherever the rest goes.) */
+static bool to_smarthost(const struct peer *p)
+{
+	return !p->lmtp && p->cfg->smarthost[0] != '\0';
+}
+
+/* The client contexts, made at first need: one that checks certificates
+ * (relay_tls = verify), one that does not (may, encrypt: RFC 7435). */
+static SSL_CTX *client_ctx(const struct config *cfg, char *err, size_t errlen)
+{
+	static SSL_CTX *ctx[2];
+	bool verify = cfg->relay_tls == RELAY_TLS_VERIFY;
+
+	if (!ctx[verify])
+		ctx[verify] = tls_client_ctx(verify, cfg->tls_ca_file, err, errlen);
+	return ctx[verify];
+}
+
+/* Handshake on the open connection, the name or address we connected to
+ * sent as SNI and, with verify, checked against the certificate. */
+static int handshake(struct peer *p, char *err, size_t errlen)
+{
+	SSL_CTX *ctx = client_ctx(p->cfg, err, errlen);
+
+	stream_set_timeout(&p->conn.s, p->cfg->command_timeout);
+	if (!ctx || tls_start(&p->conn.s, ctx, false, p->dest->host, err, errlen) < 0) {
+		p->conn.broken = true;
+		return -1;
+	}
+	log_event(LOG_LEVEL_INFO, "tls", "host", p->dest->host, "addr", p->addr,
+	          "tls", tls_version(&p->conn.s), "cipher", tls_cipher(&p->conn.s), NULL);
+	return 0;
+}
+
+static bool tls_required(const struct peer *p)
+{
+	return p->cfg->relay_tls >= RELAY_TLS_ENCRYPT || (to_smarthost(p) && p->cfg->smarthost_auth[0]);
+}
+
+/* STARTTLS (RFC 3207) when the server offers it and the policy wants it,
+ * then EHLO again. */
+static enum tls_step starttls(struct peer *p, struct reply *rep)
+{
+	const struct config *cfg = p->cfg;
+	char err[300], text[400];
+
+	if (cfg->relay_tls == RELAY_TLS_NONE && !tls_required(p))
+		return TLS_GO_ON;
+	if (p->clear_only || p->lmtp)     /* LMTP: local delivery, our own server */
+		return TLS_GO_ON;
+	if (!p->starttls) {
+		if (!tls_required(p))
+			return TLS_GO_ON;
+		trouble(rep, 451, "4.7.4", "TLS is required but the server does not offer STARTTLS");
+		return TLS_GIVE_UP;
+	}
+	command(p, "STARTTLS", rep, cfg->command_timeout);
+	if (rep->code != 220) {
+		if (!tls_required(p) && rep->code != 0)
+			return TLS_GO_ON;           /* it said no: still in step, in clear */
+		snprintf(text, sizeof text, "STARTTLS refused: %d %.300s", rep->code, rep->text);
+		trouble(rep, 451, "4.7.5", text);
+		return TLS_GIVE_UP;
+	}
+	if (handshake(p, err, sizeof err) < 0) {
+		bool clear = !tls_required(p);
+		log_event(LOG_LEVEL_INFO, "tls-failed", "host", p->dest->host, "addr", p->addr,
+		          "error", err, "then", clear ? "clear text" : "defer", NULL);
+		snprintf(text, sizeof text, "TLS handshake failed: %.300s", err);
+		trouble(rep, 451, "4.7.5", text);
+		return clear ? TLS_RETRY_CLEAR : TLS_GIVE_UP;
+	}
+	return ehlo(p, rep) < 0 ? TLS_GIVE_UP : TLS_GO_ON;
+}
+
+/* The first line of smarthost_auth, "login:password", if the file is
+ * ours alone (no access for group or others). */
+static int read_secret(const char *path, char *login, size_t lsize, char *pass, size_t psize,
+                       char *err, size_t errlen)
+{
+	char line[1024];
+	struct stat st;
+	FILE *f = fopen(path, "re");
+	int rc = -1;
+
+	if (!f) {
+		snprintf(err, errlen, "smarthost_auth: %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fileno(f), &st) < 0 || (st.st_mode & 077)) {
+		snprintf(err, errlen, "smarthost_auth: %s: must not be readable by group or others (chmod 600)", path);
+	} else if (!fgets(line, sizeof line, f) || !strchr(line, ':')) {
+		snprintf(err, errlen, "smarthost_auth: %s: expected one line login:password", path);
+	} else {
+		line[strcspn(line, "\r\n")] = '\0';
+		char *colon = strchr(line, ':');
+		*colon = '\0';
+		if (strlen(line) < lsize && strlen(colon + 1) < psize && line[0]) {
+			memcpy(login, line, strlen(line) + 1);
+			memcpy(pass, colon + 1, strlen(colon + 1) + 1);
+			rc = 0;
+		} else {
+			snprintf(err, errlen, "smarthost_auth: %s: login or password too long", path);
+		}
+	}
+	explicit_bzero(line, sizeof line);
+	fclose(f);
+	return rc;
+}
+
+static const char b64_alphabet[] =
+	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/* Base64 (RFC 4648 4) of in[0..len) into out, NUL-terminated. */
+static void base64(const unsigned char *in, size_t len, char *out)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < len; i += 3) {
+		unsigned v = (unsigned)in[i] << 16 | (i + 1 < len ? (unsigned)in[i + 1] << 8 : 0) |
+		             (i + 2 < len ? in[i + 2] : 0);
+		out[o++] = b64_alphabet[v >> 18 & 63];
+		out[o++] = b64_alphabet[v >> 12 & 63];
+		out[o++] = i + 1 < len ? b64_alphabet[v >> 6 & 63] : '=';
+		out[o++] = i + 2 < len ? b64_alphabet[v & 63] : '=';
+	}
+	out[o] = '\0';
+}
+
+/* Send a secret line without logging it. */
+static void secret_command(struct peer *p, const char *line, struct reply *rep)
+{
+	command(p, line, rep, p->cfg->command_timeout);
+}
+
+/* AUTH PLAIN (RFC 4616) with an initial response, or LOGIN when the server
+ * offers only that; 235 means done. */
+static int authenticate(struct peer *p, const char *login, const char *pass, struct reply *rep)
+{
+	unsigned char raw[600];
+	char line[900], b64[820];
+	size_t ll = strlen(login), pl = strlen(pass);
+	int ok;
+
+	if (p->auth_plain || !p->auth_login) {
+		raw[0] = '\0';                    /* no authorization identity */
+		memcpy(raw + 1, login, ll);
+		raw[1 + ll] = '\0';
+		memcpy(raw + 2 + ll, pass, pl);
+		base64(raw, 2 + ll + pl, b64);
+		snprintf(line, sizeof line, "AUTH PLAIN %s", b64);
+		secret_command(p, line, rep);
+	} else {
+		command(p, "AUTH LOGIN", rep, p->cfg->command_timeout);
+		if (rep->code == 334) {
+			base64((const unsigned char *)login, ll, b64);
+			secret_command(p, b64, rep);
+		}
+		if (rep->code == 334) {
+			base64((const unsigned char *)pass, pl, b64);
+			secret_command(p, b64, rep);
+		}
+	}
+	ok = rep->code == 235 ? 0 : -1;
+	explicit_bzero(raw, sizeof raw);
+	explicit_bzero(line, sizeof line);
+	explicit_bzero(b64, sizeof b64);
+	return ok;
+}
+
+/* AUTH at the smarthost with the login of smarthost_auth, under TLS only. */
+static int smarthost_login(struct peer *p, struct reply *rep)
+{
+	const struct config *cfg = p->cfg;
+	char login[256], pass[256], err[CONFIG_PATH_MAX + 100], text[400];
+
+	if (!to_smarthost(p) || !cfg->smarthost_auth[0])
+		return 0;
+	if (!tls_version(&p->conn.s)) {
+		trouble(rep, 451, "4.7.4", "AUTH at the smarthost needs TLS");
+		return -1;
+	}
+	if (read_secret(cfg->smarthost_auth, login, sizeof login, pass, sizeof pass, err, sizeof err) < 0) {
+		log_event(LOG_LEVEL_ERROR, "trouble", "action", "smarthost_auth", "error", err, NULL);
+		trouble(rep, 451, "4.3.5", err);
+		return -1;
+	}
+	int rc = authenticate(p, login, pass, rep);
+	explicit_bzero(pass, sizeof pass);
+	log_event(LOG_LEVEL_INFO, "auth", "host", p->dest->host, "login", login,
+	          "mechanism", p->auth_plain || !p->auth_login ? "PLAIN" : "LOGIN",
+	          "result", rc == 0 ? "ok" : "refused", NULL);
+	if (rc < 0 && rep->code != 0) {
+		snprintf(text, sizeof text, "smarthost refused AUTH: %d %.300s", rep->code, rep->text);
+		trouble(rep, 451, "4.7.0", text);   /* our login: the mail waits, never bounces */
+	}
+	return rc;
 }
 
 static bool needs_utf8(const struct job *job)
@@ -290,7 +530,13 @@ static size_t read_rcpt_replies(struct peer *p, const struct job *job, bool pipe
 
 /* The final "." went out and no reply came: the server may have taken the
  * message, so another MX must not get it too in this run (a duplicate);
- * the recipients are deferred to the next run. */
+ * the recipients are deferred to the next run.
+ *
+ * TLS (relay_tls): STARTTLS after EHLO when the server offers it, then EHLO
+ * again (RFC 3207 4.2); with `may` a failed handshake means a new
+ * connection in clear at once; `encrypt` and `verify` never send in clear.
+ * A smarthost may speak TLS from the first octet (smarthost_tls = wrapper)
+ * and take AUTH (smarthost_auth), only under TLS. */
 static void hold(const struct job *job, struct reply *rep)
 {
 	char text[sizeof rep->text];
@@ -488,6 +734,34 @@ static void cache_put(struct client_cache *cache, struct peer *p)
 	cache->peers[cache->n++] = p;
 }
 
+/* Connect; TLS from the first octet to a wrapper smarthost; greeting and
+ * EHLO; STARTTLS and EHLO again; AUTH at the smarthost.  On failure rep
+ * says why (code 0: the connection failed). */
+static enum tls_step connect_and_greet(struct peer *p, struct reply *rep)
+{
+	const struct config *cfg = p->cfg;
+	char err[300], text[400];
+
+	if (conn_open(&p->conn, &p->dest->addr, cfg->connect_timeout) < 0) {
+		trouble(rep, 0, "4.4.1", p->conn.why);
+		return TLS_GIVE_UP;
+	}
+	if (to_smarthost(p) && cfg->smarthost_tls == SMARTHOST_WRAPPER &&
+	    handshake(p, err, sizeof err) < 0) {
+		log_event(LOG_LEVEL_INFO, "tls-failed", "host", p->dest->host, "addr", p->addr,
+		          "error", err, "then", "defer", NULL);
+		snprintf(text, sizeof text, "TLS handshake failed: %.300s", err);
+		trouble(rep, 451, "4.7.5", text);
+		return TLS_GIVE_UP;
+	}
+	if (hello(p, rep) < 0)
+		return TLS_GIVE_UP;
+	enum tls_step step = tls_version(&p->conn.s) ? TLS_GO_ON : starttls(p, rep);
+	if (step != TLS_GO_ON)
+		return step;
+	return smarthost_login(p, rep) < 0 ? TLS_GIVE_UP : TLS_GO_ON;
+}
+
 /* A new session with dest: connect, greeting, EHLO.  NULL after settling
  * the open recipients with the trouble. */
 static struct peer *peer_open(const struct config *cfg, const struct dest *dest,
@@ -507,15 +781,23 @@ static struct peer *peer_open(const struct config *cfg, const struct dest *dest,
 	p->dest_addr = dest->addr;
 	p->lmtp = job->lmtp;
 	addr_text(&dest->addr, p->addr, sizeof p->addr);
-	if (conn_open(&p->conn, &dest->addr, cfg->connect_timeout) < 0) {
-		trouble(&rep, 0, "4.4.1", p->conn.why);
-		settle_all(p, job, open_rcpt, &rep);
-	} else if (hello(p, &rep) < 0) {
-		host_refused(p, job, &rep);
-	} else {
-		p->in_sync = true;
-		return p;
+	for (;;) {
+		enum tls_step step = connect_and_greet(p, &rep);
+		if (step == TLS_GO_ON) {
+			p->in_sync = true;
+			return p;
+		}
+		if (step == TLS_RETRY_CLEAR) {   /* relay_tls = may: again, in clear, at once */
+			conn_close(&p->conn);
+			p->clear_only = true;
+			continue;
+		}
+		break;
 	}
+	if (p->conn.broken && rep.code == 0)
+		settle_all(p, job, open_rcpt, &rep);
+	else
+		host_refused(p, job, &rep);
 	p->in_sync = false;
 	peer_close(p, false);
 	return NULL;

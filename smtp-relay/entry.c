@@ -201,7 +201,7 @@ static void log_outcome(const struct work *w, const struct job_rcpt *j, const ch
 	          "relay", j->result.mta[0] ? j->result.mta : "none",
 	          "addr", j->result.addr[0] ? j->result.addr : "none", "code", code,
 	          "enh", j->result.enh, "delay", delay, "attempts", attempts,
-	          "reply", j->result.text, NULL);
+	          "reply", j->result.text, "tls", j->result.tls[0] ? j->result.tls : "none", NULL);
 }
 
 /* Bounce the recipients that failed for good (never to <>), then mark them. */

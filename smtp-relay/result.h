@@ -20,6 +20,7 @@ struct result {
 	char addr[64];       /* its address, or "" */
 	char text[512];      /* its words */
 	bool remote;         /* code and text are a remote SMTP server's reply */
+	char tls[16];        /* "TLSv1.3" when the transaction went under TLS, else "none" */
 };
 
 /* Set r to our own verdict (no remote MTA). */

@@ -66,8 +66,8 @@ static void write_trace(struct spool *sp, const struct transaction *tx, const st
 		snprintf(line, sizeof line, "Received: from %s ([%s%s])\n", tr->helo,
 		         strchr(tr->peer, ':') ? "IPv6:" : "", tr->peer);
 	put_text(sp, line);
-	snprintf(line, sizeof line, "\tby %s (mailsock) with %s id %s\n", hostname,
-	         tr->protocol, sp->id);
+	snprintf(line, sizeof line, "\tby %s (mailsock) with %s%s%s%s id %s\n", hostname,
+	         tr->protocol, tr->tls ? " (" : "", tr->tls ? tr->tls : "", tr->tls ? ")" : "", sp->id);
 	put_text(sp, line);
 	/* Name the recipient only when there is one: a file shared by several
 	 * recipients must not disclose the others (as Postfix does). */

@@ -27,7 +27,8 @@ struct trace {
 	const char *helo;
 	const char *peer;
 	bool peer_is_local;
-	const char *protocol;           /* SMTP, ESMTP, UTF8SMTP */
+	const char *protocol;           /* SMTP, ESMTP, ESMTPS, ESMTPSA, UTF8SMTP... */
+	const char *tls;                /* "TLSv1.3 TLS_AES_256_GCM_SHA384", or NULL */
 };
 
 struct spool {

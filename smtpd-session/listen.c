@@ -340,6 +340,7 @@ int listen_run(const struct config *cfg, int n)
 			return 1;
 		}
 	}
+	(void)session_tls_preload(cfg);     /* once, before any fork; failure is logged */
 	if (setup_signals() < 0) {
 		log_event(LOG_LEVEL_ERROR, "listen-failed", "error", strerror(errno), NULL);
 		return 1;

@@ -17,6 +17,7 @@
 #include "peer.h"
 #include "sasl.h"
 #include "target.h"
+#include "tls.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -33,10 +34,11 @@
 #define HOP_LIMIT 100          /* RFC 5321 6.3: more Received fields is a loop */
 #define AUTH_FAILURE_PAUSE_MS 1000  /* what each failed AUTH costs the client */
 
-/* Where the session stands.  STARTTLS will add its handshake here; AUTH's
- * 334 exchange reads its lines through line mode (session.on_line). */
+/* Where the session stands.  After STARTTLS's handshake the session is
+ * back in STATE_GREETING (RFC 3207 4.2); AUTH's 334 exchange reads its
+ * lines through line mode (session.on_line). */
 enum state {
-	STATE_GREETING,    /* greeted the client; no HELO or EHLO yet */
+	STATE_GREETING,    /* greeted the client (or TLS began); no HELO or EHLO yet */
 	STATE_READY,       /* HELO or EHLO seen; no transaction open */
 	STATE_MAIL,        /* MAIL accepted; no recipient yet */
 	STATE_RCPT,        /* a recipient accepted: DATA may follow */
@@ -55,6 +57,8 @@ enum close_reason {
 	CLOSE_IO_ERROR,
 	CLOSE_TOO_MANY_ERRORS,
 	CLOSE_NO_MEMORY,        /* before the greeting */
+	CLOSE_TLS_FAILED,       /* the client's handshake failed (or it left) */
+	CLOSE_TLS_UNAVAILABLE,  /* tls_wrapper, and our certificate or key is unreadable */
 };
 
 struct session;
@@ -76,6 +80,7 @@ struct session {
 	char auth_login[SASL_FIELD_MAX];
 	const char *auth_mechanism; /* during an AUTH exchange: "PLAIN" or "LOGIN" */
 	struct sasl_credentials creds;  /* during an AUTH exchange; wiped after it */
+	char tls_info[96];         /* "TLSv1.3 TLS_AES_256_GCM_SHA384" for Received */
 	enum close_reason close;   /* set when the session must end */
 	/* Line mode: the next input line goes here.  dispatch() for commands;
 	 * a continuation (AUTH's answer to a 334, RFC 4954 4) sets a handler
@@ -126,6 +131,12 @@ enum canned {
 	R_LINE_TOO_LONG,
 	R_BAD_SEQUENCE,
 	R_NO_MEMORY,
+	R_TLS_READY,
+	R_TLS_ARGUMENT,
+	R_TLS_NOT_CONFIGURED,
+	R_TLS_UNAVAILABLE,
+	R_TLS_ACTIVE,
+	R_TLS_REQUIRED,
 	R_AUTH_OK,
 	R_AUTH_FAILED,
 	R_AUTH_CANCELLED,
@@ -183,6 +194,12 @@ static const char canned[][80] = {
 	[R_LINE_TOO_LONG] = "500 5.5.2 Line too long",
 	[R_BAD_SEQUENCE] = "503 5.5.1 Bad sequence of commands",
 	[R_NO_MEMORY] = "421 4.3.0 Out of memory",
+	[R_TLS_READY] = "220 2.0.0 Ready to start TLS",
+	[R_TLS_ARGUMENT] = "501 5.5.4 STARTTLS takes no parameters",
+	[R_TLS_NOT_CONFIGURED] = "502 5.5.1 STARTTLS not available",
+	[R_TLS_UNAVAILABLE] = "454 4.7.0 TLS not available due to local problem",
+	[R_TLS_ACTIVE] = "503 5.5.1 TLS already active",
+	[R_TLS_REQUIRED] = "530 5.7.0 Must issue a STARTTLS command first",
 	/* AUTH: RFC 4954 6, and RFC 5248 for 5.7.8 and 5.7.11 */
 	[R_AUTH_OK] = "235 2.7.0 Authentication successful",
 	[R_AUTH_FAILED] = "535 5.7.8 Authentication credentials invalid",
@@ -261,15 +278,16 @@ static void transaction_reset(struct session *s)
 	s->tx.n_rcpts = 0;
 }
 
-/* The "with" of the Received field; "A" for an authenticated client
- * (RFC 3848). */
-static const char *protocol(const struct session *s)
+/* The Received field's "with": SMTP, ESMTP or UTF8SMTP (RFC 6531 3.7.3),
+ * then S under TLS and A when authenticated (RFC 3848: ESMTPS, ESMTPA,
+ * ESMTPSA; RFC 6531: UTF8SMTPS, UTF8SMTPA, UTF8SMTPSA). */
+static const char *protocol(const struct session *s, char *buf, size_t size)
 {
-	if (s->tx.smtputf8)
-		return s->authenticated ? "UTF8SMTPA" : "UTF8SMTP";    /* RFC 6531 3.7.3 */
-	if (s->authenticated)
-		return "ESMTPA";
-	return s->esmtp ? "ESMTP" : "SMTP";
+	bool extended = s->esmtp || s->tls_active || s->authenticated;
+	const char *base = s->tx.smtputf8 ? "UTF8SMTP" : extended ? "ESMTP" : "SMTP";
+
+	snprintf(buf, size, "%s%s%s", base, s->tls_active ? "S" : "", s->authenticated ? "A" : "");
+	return buf;
 }
 
 /* ---- HELO / EHLO ------------------------------------------------------ */
@@ -330,6 +348,13 @@ static size_t size_param(const struct session *s, char *buf, size_t size)
 	return n > 0 && (size_t)n < size ? (size_t)n : 0;
 }
 
+/* STARTTLS is offered when a certificate and key are configured and TLS
+ * is not yet active (RFC 3207 4.2: never after the handshake). */
+static bool starttls_offered(const struct session *s)
+{
+	return !s->tls_active && s->cfg->tls_cert[0] && s->cfg->tls_key[0];
+}
+
 /* AUTH is offered when a back end is set, and over TLS unless
  * auth_require_tls = no (RFC 4954 4: no cleartext passwords by default). */
 static bool auth_offered(const struct session *s)
@@ -344,7 +369,7 @@ static size_t auth_param(const struct session *s, char *buf, size_t size)
 }
 
 /* The EHLO keywords, in the order listed.  A row is listed when its
- * condition holds (no condition: always); STARTTLS will have one too. */
+ * condition holds (no condition: always); STARTTLS and AUTH have one. */
 static const struct keyword {
 	char name[24];
 	bool (*offered)(const struct session *s);
@@ -355,6 +380,7 @@ static const struct keyword {
 	{ "8BITMIME", NULL, NULL },                 /* RFC 6152 */
 	{ "ENHANCEDSTATUSCODES", NULL, NULL },      /* RFC 2034 */
 	{ "SMTPUTF8", NULL, NULL },                 /* RFC 6531 */
+	{ "STARTTLS", starttls_offered, NULL },     /* RFC 3207 */
 	{ "AUTH", auth_offered, auth_param },       /* RFC 4954 */
 };
 
@@ -501,6 +527,10 @@ static bool check_mail(struct session *s, const char *arg)
 	struct mailbox mb;
 	size_t used;
 
+	if (s->cfg->require_tls && !s->tls_active) {      /* RFC 3207 4 */
+		say(s, R_TLS_REQUIRED);
+		return false;
+	}
 	if (s->cfg->submission && !s->authenticated) {
 		say(s, R_AUTH_FIRST);
 		return false;
@@ -732,7 +762,9 @@ static bool check_data(struct session *s, const char *arg)
 static void proceed_data(struct session *s, const char *arg)
 {
 	struct data_machine m;
-	struct trace tr = { s->helo, s->peer.addr, s->peer.local, protocol(s) };
+	char with[16];
+	struct trace tr = { s->helo, s->peer.addr, s->peer.local, protocol(s, with, sizeof with),
+	                    s->tls_active ? s->tls_info : NULL };
 
 	(void)arg;
 	if (spool_open(&s->spool, &s->stores, &s->tx, &tr, s->cfg->max_message_size) < 0) {
@@ -941,6 +973,95 @@ static void proceed_expn(struct session *s, const char *arg)
 	say(s, R_NO_EXPN);
 }
 
+/* ---- STARTTLS (RFC 3207) ------------------------------------------------ */
+
+static SSL_CTX *server_ctx;      /* loaded once per process, at first need */
+
+/* The server's TLS context: loaded at the first STARTTLS (or at connect
+ * with tls_wrapper), or before forking by the listening parent. */
+static SSL_CTX *tls_context(const struct config *cfg)
+{
+	char err[300];
+
+	if (!server_ctx) {
+		server_ctx = tls_server_ctx(cfg->tls_cert, cfg->tls_key, err, sizeof err);
+		if (!server_ctx)
+			log_event(LOG_LEVEL_ERROR, "tls-unavailable", "error", err, NULL);
+	}
+	return server_ctx;
+}
+
+int session_tls_preload(const struct config *cfg)
+{
+	if (!cfg->tls_cert[0] || !cfg->tls_key[0])
+		return 0;
+	return tls_context(cfg) ? 0 : -1;
+}
+
+/* The handshake on the session's connection; then nothing said before
+ * counts (RFC 3207 4.2): no HELO/EHLO, no sender, no recipients, no AUTH. */
+static bool tls_begin(struct session *s)
+{
+	char err[300];
+	size_t dropped;
+
+	(void)stream_input(&s->io, &dropped);
+	if (dropped > 0) {                          /* CVE-2011-0411 */
+		char n[24];
+		snprintf(n, sizeof n, "%zu", dropped);
+		log_event(LOG_LEVEL_INFO, "tls-dropped-input", "octets", n, NULL);
+	}
+	if (tls_start(&s->io, server_ctx, true, NULL, err, sizeof err) < 0) {
+		log_event(LOG_LEVEL_INFO, "tls-failed", "error", err, NULL);
+		s->close = CLOSE_TLS_FAILED;
+		return false;
+	}
+	s->tls_active = true;
+	s->authenticated = false;
+	s->auth_login[0] = '\0';
+	s->state = STATE_GREETING;
+	s->helo[0] = '\0';
+	s->esmtp = false;
+	transaction_reset(s);
+	snprintf(s->tls_info, sizeof s->tls_info, "%s %s", tls_version(&s->io), tls_cipher(&s->io));
+	log_event(LOG_LEVEL_INFO, "tls", "tls", tls_version(&s->io), "cipher", tls_cipher(&s->io), NULL);
+	return true;
+}
+
+static bool check_starttls(struct session *s, const char *arg)
+{
+	if (*arg) {
+		say(s, R_TLS_ARGUMENT);
+		return false;
+	}
+	if (s->tls_active) {
+		say(s, R_TLS_ACTIVE);
+		return false;
+	}
+	if (!s->cfg->tls_cert[0] || !s->cfg->tls_key[0]) {
+		say(s, R_TLS_NOT_CONFIGURED);
+		return false;
+	}
+	if (!tls_context(s->cfg)) {
+		say(s, R_TLS_UNAVAILABLE);
+		return false;
+	}
+	return true;
+}
+
+/* 220, sent before the handshake; what the client pipelined after the
+ * STARTTLS line is thrown away by tls_start (never executed). */
+static void proceed_starttls(struct session *s, const char *arg)
+{
+	(void)arg;
+	say(s, R_TLS_READY);
+	if (stream_flush(&s->io) != STREAM_OK) {
+		s->close = CLOSE_IO_ERROR;
+		return;
+	}
+	tls_begin(s);
+}
+
 #ifdef SESSION_TEST_VERBS
 /* Test builds only (tests/unit/test_session.c): XLINE puts the session in
  * line mode, as AUTH's 334 will, and the next line is echoed back. */
@@ -986,6 +1107,7 @@ static const struct command {
 	{ VERB("VRFY"), ANY_STATE, NULL, check_vrfy, proceed_vrfy, false },
 	{ VERB("EXPN"), ANY_STATE, NULL, NULL, proceed_expn, false },
 	{ VERB("AUTH"), IN(STATE_READY), refuse_auth, check_auth, proceed_auth, true },
+	{ VERB("STARTTLS"), IN(STATE_GREETING) | IN(STATE_READY), NULL, check_starttls, proceed_starttls, false },
 #ifdef SESSION_TEST_VERBS
 	{ VERB("XLINE"), ANY_STATE, NULL, NULL, proceed_xline, false },
 #endif
@@ -1064,6 +1186,8 @@ static const struct close_row {
 	[CLOSE_IO_ERROR] = { "io-error", 1, 0, "", "" },
 	[CLOSE_TOO_MANY_ERRORS] = { "too-many-errors", 0, 421, "4.7.0", "Too many errors, closing connection" },
 	[CLOSE_NO_MEMORY] = { "out-of-memory", 1, 0, "", "" },
+	[CLOSE_TLS_FAILED] = { "tls-failed", 0, 0, "", "" },
+	[CLOSE_TLS_UNAVAILABLE] = { "tls-unavailable", 1, 0, "", "" },
 };
 
 static void make_session_id(char *buf, size_t size)
@@ -1083,7 +1207,8 @@ static void session_close(struct session *s, enum close_reason reason)
 	snprintf(rcpts, sizeof rcpts, "%u", s->rcpts_accepted);
 	snprintf(errors, sizeof errors, "%u", s->errors);
 	log_event(LOG_LEVEL_INFO, "disconnect", "reason", close_reasons[reason].name, "messages", messages,
-	          "rcpts", rcpts, "errors", errors, NULL);
+	          "rcpts", rcpts, "errors", errors, "tls", s->tls_active ? tls_version(&s->io) : "none",
+	          "cipher", s->tls_active ? tls_cipher(&s->io) : "none", NULL);
 	spool_discard(&s->spool);
 	stores_close(&s->stores);
 	free(s->tx.rcpts);
@@ -1153,8 +1278,13 @@ int session_run_with(const struct config *cfg, const struct stream_backend *back
 		stream_flush(&s->io);
 		return close_reasons[CLOSE_NO_MEMORY].status;
 	}
-	/* RFC 2034: no enhanced code in the greeting */
-	reply(s, 220, NULL, "%s ESMTP mailsock", cfg->hostname);
+	/* SMTPS (RFC 8314 3.3): the handshake comes before the greeting. */
+	if (cfg->tls_wrapper && !tls_context(cfg))
+		s->close = CLOSE_TLS_UNAVAILABLE;
+	else if (cfg->tls_wrapper)
+		tls_begin(s);
+	if (s->close == CLOSE_NONE)     /* RFC 2034: no enhanced code in the greeting */
+		reply(s, 220, NULL, "%s ESMTP mailsock", cfg->hostname);
 
 	command_loop(s);
 	enum close_reason reason = s->close;
@@ -1164,5 +1294,6 @@ int session_run_with(const struct config *cfg, const struct stream_backend *back
 	if (stream_flush(&s->io) != STREAM_OK && reason != CLOSE_EOF)
 		reason = CLOSE_IO_ERROR;
 	session_close(s, reason);
+	stream_close_backend(&s->io);
 	return close_reasons[reason].status;
 }

@@ -16,4 +16,10 @@ struct stream_backend;
 int session_run_with(const struct config *cfg, const struct stream_backend *backend, void *ctx,
                      int in, int out);
 
+/* Load the TLS certificate and key now, when tls_cert and tls_key are set:
+ * the listening parent does it once, so that every child it forks has them
+ * (a plaintext session otherwise never reads them).  -1 when they cannot be
+ * read (logged; STARTTLS then answers 454). */
+int session_tls_preload(const struct config *cfg);
+
 #endif

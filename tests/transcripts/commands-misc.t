@@ -11,7 +11,7 @@
 > EXPN list
 < 502 5.5.1
 > STARTTLS
-< 500 5.5.1
+< 502 5.5.1
 > FOO bar
 < 500 5.5.1
 > ehlo lower.example
