@@ -10,8 +10,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#define REAP_STAMP "reaped"
+#define REAP_INTERVAL 3600
 
 /* "SUB/ID", e.g. "msg/ID": a file of the entry ID. */
 static int entry_path(char *buf, size_t size, const char *sub, const char *id)
@@ -95,6 +99,19 @@ static void put_envelope(FILE *f, const struct envelope *env)
 	}
 }
 
+/* The due index (doc/queue.md): env/ID's mtime is its next attempt, set
+ * before the fsync and kept by the rename, so it is as durable as the
+ * envelope and a run finds what is due with one fstatat per entry. */
+static int set_due_time(int fd, time_t next_attempt)
+{
+	const struct timespec times[2] = {
+		{ .tv_nsec = UTIME_OMIT },
+		{ .tv_sec = next_attempt },
+	};
+
+	return futimens(fd, times);
+}
+
 int envelope_write(int queuefd, const struct envelope *env)
 {
 	char tmp[UNIQUE_ID_MAX + 16], final[UNIQUE_ID_MAX + 16];
@@ -111,7 +128,7 @@ int envelope_write(int queuefd, const struct envelope *env)
 		return -1;
 	}
 	put_envelope(f, env);
-	if (fflush(f) != 0 || ferror(f) || fsync(fd) < 0) {
+	if (fflush(f) != 0 || ferror(f) || set_due_time(fd, env->next_attempt) < 0 || fsync(fd) < 0) {
 		int saved = errno ? errno : EIO;
 		fclose(f);
 		unlinkat(queuefd, tmp, 0);
@@ -438,29 +455,63 @@ static bool older_than(int dirfd, const char *path, time_t age)
 	       time(NULL) - st.st_mtime > age;
 }
 
-/* Young files are left alone: a session may be writing them. */
-void queue_reap(int queuefd, time_t age)
+static void reap_path(int queuefd, const char *sub, const char *name, time_t age)
 {
 	char path[600];
-	size_t n;
-	char **names = queue_ids(queuefd, "tmp", &n);
 
-	for (size_t i = 0; i < n; i++) {
-		snprintf(path, sizeof path, "tmp/%s", names[i]);
-		if (older_than(queuefd, path, age) && unlinkat(queuefd, path, 0) == 0)
-			log_event(LOG_LEVEL_INFO, "reaped", "path", path, NULL);
-	}
+	snprintf(path, sizeof path, "%s/%s", sub, name);
+	if (older_than(queuefd, path, age) && unlinkat(queuefd, path, 0) == 0)
+		log_event(LOG_LEVEL_INFO, "reaped", "path", path, NULL);
+}
+
+/* Debris is at least a day old before it goes, so looking for it once per
+ * REAP_INTERVAL is enough: QUEUE_DIR/reaped's mtime says when it was last
+ * done, and the runs in between pay one fstatat for it. */
+static bool reaped_lately(int queuefd)
+{
+	struct stat st;
+
+	return fstatat(queuefd, REAP_STAMP, &st, 0) == 0 &&
+	       time(NULL) - st.st_mtime < REAP_INTERVAL && st.st_mtime <= time(NULL);
+}
+
+static void stamp_reaped(int queuefd)
+{
+	int fd = openat(queuefd, REAP_STAMP, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+
+	if (fd < 0 || futimens(fd, NULL) < 0)
+		log_event(LOG_LEVEL_ERROR, "trouble", "action", "touch " REAP_STAMP,
+		          "error", strerror(errno), NULL);
+	if (fd >= 0)
+		close_quietly(fd);
+}
+
+/* Young files are left alone: a session may be writing them.  A message
+ * without an envelope is found by merging the two sorted listings, not by
+ * a syscall per entry; msg/ is listed first, so an entry written meanwhile
+ * is in the env/ listing. */
+void queue_reap(int queuefd, time_t age)
+{
+	size_t n, n_msg, n_env;
+
+	if (reaped_lately(queuefd))
+		return;
+	char **names = queue_ids(queuefd, "tmp", &n);
+	for (size_t i = 0; i < n; i++)
+		reap_path(queuefd, "tmp", names[i], age);
 	queue_ids_free(names, n);
-	names = queue_ids(queuefd, "msg", &n);
-	for (size_t i = 0; i < n; i++) {
-		snprintf(path, sizeof path, "env/%s", names[i]);
-		if (faccessat(queuefd, path, F_OK, 0) == 0 || errno != ENOENT)
-			continue;
-		snprintf(path, sizeof path, "msg/%s", names[i]);
-		if (older_than(queuefd, path, age) && unlinkat(queuefd, path, 0) == 0)
-			log_event(LOG_LEVEL_INFO, "reaped", "path", path, NULL);
+	char **msg = queue_ids(queuefd, "msg", &n_msg);
+	char **env = queue_ids(queuefd, "env", &n_env);
+	for (size_t i = 0, j = 0; i < n_msg; i++) {
+		int cmp = 1;
+		while (j < n_env && (cmp = strcmp(env[j], msg[i])) < 0)
+			j++;
+		if (j == n_env || cmp != 0)
+			reap_path(queuefd, "msg", msg[i], age);
 	}
-	queue_ids_free(names, n);
+	queue_ids_free(msg, n_msg);
+	queue_ids_free(env, n_env);
+	stamp_reaped(queuefd);
 }
 
 static int by_name(const void *a, const void *b)
@@ -501,6 +552,54 @@ char **queue_ids(int queuefd, const char *sub, size_t *n)
 	if (names)
 		qsort(names, *n, sizeof *names, by_name);
 	return names;
+}
+
+/* env/ID is due when its mtime (the due index) is not later than now; an
+ * envelope written before the index existed has its writing time there,
+ * which is past: due, and its envelope decides. */
+char **queue_due_ids(int queuefd, time_t now, size_t *n)
+{
+	int fd = openat(queuefd, "env", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = fd < 0 ? NULL : fdopendir(fd);
+	char **names = NULL;
+	struct stat st;
+
+	*n = 0;
+	if (!d) {
+		if (fd >= 0)
+			close_quietly(fd);
+		return NULL;
+	}
+	for (struct dirent *e; (e = readdir(d));) {
+		if (e->d_name[0] == '.')
+			continue;
+		if (fstatat(fd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && st.st_mtime > now)
+			continue;        /* not due; one that vanished is skipped by its run */
+		if (add_name(&names, n, e->d_name) < 0)
+			break;
+	}
+	closedir(d);
+	if (names)
+		qsort(names, *n, sizeof *names, by_name);
+	return names;
+}
+
+bool queue_is_due(int queuefd, const char *id, time_t now)
+{
+	char path[UNIQUE_ID_MAX + 8];
+	struct stat st;
+
+	return entry_path(path, sizeof path, "env", id) == 0 &&
+	       fstatat(queuefd, path, &st, AT_SYMLINK_NOFOLLOW) == 0 && st.st_mtime <= now;
+}
+
+/* inotify wants a path: env/ through the queue's fd, wherever it is. */
+int queue_watch_env(int queuefd, int inotifyfd, uint32_t mask)
+{
+	char path[64];
+
+	snprintf(path, sizeof path, "/proc/self/fd/%d/env", queuefd);
+	return inotify_add_watch(inotifyfd, path, mask | IN_ONLYDIR);
 }
 
 void queue_ids_free(char **ids, size_t n)

@@ -1442,6 +1442,97 @@ def test_bulk_connection_reuse(top):
     print(f"  200 messages in {time.time() - t:.1f}s over {ehlos} connections")
 
 
+class CountingProxy:
+    """A UDP proxy in front of nsd that counts the questions it forwards,
+    by (name, type): what the relay really asks the DNS server."""
+
+    def __init__(self):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.asked = []
+        self.lock = threading.Lock()
+        self.stop = False
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+        self.thread.start()
+
+    @staticmethod
+    def question(pkt):
+        labels, i = [], 12
+        while i < len(pkt) and pkt[i]:
+            labels.append(pkt[i + 1:i + 1 + pkt[i]].decode("ascii", "replace").lower())
+            i += 1 + pkt[i]
+        qtype = int.from_bytes(pkt[i + 1:i + 3], "big")
+        return ".".join(labels), {1: "A", 15: "MX", 28: "AAAA", 5: "CNAME"}.get(qtype, qtype)
+
+    def serve(self):
+        self.sock.settimeout(0.2)
+        while not self.stop:
+            try:
+                pkt, client = self.sock.recvfrom(4096)
+            except OSError:
+                continue
+            with self.lock:
+                self.asked.append(self.question(pkt))
+            up = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            up.settimeout(2)
+            try:
+                up.sendto(pkt, ("127.0.0.1", DNS_PORT))
+                self.sock.sendto(up.recv(4096), client)
+            except OSError:
+                pass
+            finally:
+                up.close()
+
+    def close(self):
+        self.stop = True
+        self.thread.join()
+        self.sock.close()
+
+    def count(self, name=None):
+        with self.lock:
+            return len([q for q in self.asked if name is None or q[0] == name])
+
+
+def counted_case(top, name):
+    proxy = CountingProxy()
+    return proxy, Case(top, name, f"nameservers = 127.0.0.1@{proxy.port}\n")
+
+
+def test_dns_cache_per_run(top):
+    """200 messages to 2 domains: the run asks DNS at most 12 times, not 600"""
+    proxy, c = counted_case(top, "dnscache")
+    try:
+        for i in range(200):
+            c.put_entry("alice@local.test", [f"u{i}@d{i % 2}.bulk.test"], b"Subject: c\n\nc\n")
+        c.relay(timeout=120)
+        check(c.entries() == [] and len(delivered("real")) == 200, "all 200 delivered")
+        asked = sorted(set(proxy.asked))
+        check(0 < proxy.count() <= 12, f"{proxy.count()} questions (at most 12): {proxy.asked}")
+        check(("d0.bulk.test", "MX") in asked and ("mx.real.test", "A") in asked,
+              f"the questions went through the counting proxy: {asked}")
+        print(f"  {proxy.count()} DNS questions for 200 messages")
+    finally:
+        proxy.close()
+
+
+def test_dns_cache_negative_and_ttl0(top):
+    """NXDOMAIN is kept for its SOA's negative TTL (RFC 2308); TTL 0 is never kept"""
+    proxy, c = counted_case(top, "dnsneg")
+    try:
+        for i in range(10):
+            c.put_entry("alice@local.test", [f"n{i}@nonexistent.test"], b"Subject: n\n\nn\n")
+            c.put_entry("alice@local.test", [f"z{i}@ttl0.test"], b"Subject: z\n\nz\n")
+        c.relay(timeout=120)
+        check(c.entries() == [], "all done")
+        check(proxy.count("nonexistent.test") == 1,
+              f"NXDOMAIN asked once for 10 messages: {proxy.count('nonexistent.test')}")
+        check(proxy.count("ttl0.test") == 10,
+              f"the TTL 0 MX asked once per message: {proxy.count('ttl0.test')}")
+    finally:
+        proxy.close()
+
+
 def test_wire_format(top):
     """bare CR and LF never reach the wire; dot-stuffing; no final newline"""
     c = Case(top, "wire")
