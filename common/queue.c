@@ -12,10 +12,12 @@
 #include <sys/file.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define REAP_STAMP "reaped"
 #define REAP_INTERVAL 3600
+#define DUE_NOTE "due"
 
 /* "SUB/ID", e.g. "msg/ID": a file of the entry ID. */
 static int entry_path(char *buf, size_t size, const char *sub, const char *id)
@@ -554,31 +556,91 @@ char **queue_ids(int queuefd, const char *sub, size_t *n)
 	return names;
 }
 
+/* QUEUE_DIR/due, "SEC NSEC EARLIEST": while env/'s mtime is SEC.NSEC, no
+ * entry is due before EARLIEST.  Whatever adds, removes or rewrites an entry
+ * changes env/'s mtime, and so voids the note. */
+static bool noted_nothing_due(int queuefd, const struct stat *envdir, time_t now)
+{
+	char buf[96];
+	long long sec, nsec, earliest;
+	int fd = openat(queuefd, DUE_NOTE, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return false;
+	ssize_t n = read(fd, buf, sizeof buf - 1);
+	close_quietly(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	return sscanf(buf, "%lld %lld %lld", &sec, &nsec, &earliest) == 3 &&
+	       sec == (long long)envdir->st_mtim.tv_sec &&
+	       nsec == (long long)envdir->st_mtim.tv_nsec && now < earliest;
+}
+
+/* Only when env/'s mtime is older than a second at the time it was read: a
+ * change in the same clock tick as the last one would not change it.  The
+ * note is a hint (a torn one is not parsed, a stale one does not match):
+ * written without fsync. */
+static void note_nothing_due(int queuefd, const struct stat *envdir,
+                             const struct timespec *read_at, time_t earliest)
+{
+	char text[96];
+	int len = snprintf(text, sizeof text, "%lld %lld %lld\n", (long long)envdir->st_mtim.tv_sec,
+	                   (long long)envdir->st_mtim.tv_nsec, (long long)earliest);
+
+	struct timespec age = { read_at->tv_sec - envdir->st_mtim.tv_sec,
+	                        read_at->tv_nsec - envdir->st_mtim.tv_nsec };
+	if (age.tv_sec * 1000000000LL + age.tv_nsec < 1000000000LL)
+		return;
+	int fd = openat(queuefd, "tmp/" DUE_NOTE, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return;
+	bool ok = write(fd, text, (size_t)len) == len;
+	if (close(fd) < 0 || !ok || renameat(queuefd, "tmp/" DUE_NOTE, queuefd, DUE_NOTE) < 0)
+		unlinkat(queuefd, "tmp/" DUE_NOTE, 0);
+}
+
 /* env/ID is due when its mtime (the due index) is not later than now; an
  * envelope written before the index existed has its writing time there,
- * which is past: due, and its envelope decides. */
+ * which is past: due, and its envelope decides.  When nothing is due, the
+ * earliest next attempt is noted, and until env/ changes or that time
+ * comes, a run costs two fstatat and a read. */
 char **queue_due_ids(int queuefd, time_t now, size_t *n)
 {
-	int fd = openat(queuefd, "env", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	DIR *d = fd < 0 ? NULL : fdopendir(fd);
+	time_t earliest = 0;
+	struct stat envdir, st;
+	struct timespec read_at;
 	char **names = NULL;
-	struct stat st;
 
 	*n = 0;
+	clock_gettime(CLOCK_REALTIME, &read_at);
+	bool dated = fstatat(queuefd, "env", &envdir, 0) == 0;
+	if (dated && noted_nothing_due(queuefd, &envdir, now))
+		return NULL;
+	int fd = openat(queuefd, "env", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = fd < 0 ? NULL : fdopendir(fd);
 	if (!d) {
 		if (fd >= 0)
 			close_quietly(fd);
 		return NULL;
 	}
+	bool complete = dated;
 	for (struct dirent *e; (e = readdir(d));) {
 		if (e->d_name[0] == '.')
 			continue;
-		if (fstatat(fd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && st.st_mtime > now)
+		if (fstatat(fd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && st.st_mtime > now) {
+			if (earliest == 0 || st.st_mtime < earliest)
+				earliest = st.st_mtime;
 			continue;        /* not due; one that vanished is skipped by its run */
-		if (add_name(&names, n, e->d_name) < 0)
+		}
+		if (add_name(&names, n, e->d_name) < 0) {
+			complete = false;
 			break;
+		}
 	}
 	closedir(d);
+	if (complete && *n == 0 && earliest > 0)
+		note_nothing_due(queuefd, &envdir, &read_at, earliest);
 	if (names)
 		qsort(names, *n, sizeof *names, by_name);
 	return names;

@@ -17,10 +17,12 @@
 #include "queue.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -65,9 +67,14 @@ static bool start(const struct pool *p, struct crew *c, bool late, char **ids, s
 	if (c->n == WORKERS_MAX || !ever)
 		return false;
 	c->ever = ever;
-	pid_t pid = fork();
-	if (pid == 0)
+	pid_t parent = getpid(), pid = fork();
+	if (pid == 0) {
+		/* A run that is killed stops its deliveries too, as a run without
+		 * workers of its own did: none goes on holding an entry's lock. */
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
+			_exit(1);
 		_exit(work(p, ids, n, next) == 0 ? 0 : 1);
+	}
 	if (pid < 0) {
 		log_event(LOG_LEVEL_ERROR, "trouble", "action", "fork", "error", strerror(errno), NULL);
 		c->rc = -1;

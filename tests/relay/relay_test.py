@@ -1307,6 +1307,82 @@ def test_workers_take_entries_as_free(top):
           f"{conns[0][1] - conns[0][0]:.1f}s")
 
 
+def traced_run(c, trace, calls="openat,flock,newfstatat"):
+    """One relay run under strace; its calls as traced_calls gives them."""
+    if not STRACE:
+        raise Skip("strace not installed (Debian package strace)")
+    if subprocess.run([STRACE, "-qq", "-o", "/dev/null", "true"]).returncode != 0:
+        raise Skip("strace cannot trace here (ptrace denied)")
+    env = dict(os.environ)
+    env["ASAN_OPTIONS"] = ":".join(filter(None, [env.get("ASAN_OPTIONS"), "detect_leaks=0"]))
+    with open(c.log, "a") as log:
+        r = subprocess.run([STRACE, "-f", "-y", "-qq", "-e", "signal=none", "-o", trace,
+                            "-e", f"trace={calls}", RELAY, "-c", c.conf],
+                           stderr=log, env=env, timeout=60)
+    check(r.returncode == 0, f"smtp-relay under strace exited {r.returncode}")
+    return [(name, paths) for name, paths in traced_calls(trace)]
+
+
+def test_due_index(top):
+    """entries not due are not opened (env/ID's mtime is the next attempt); then, nothing due is noted"""
+    c = Case(top, "dueindex")
+    later = int(time.time()) + 3600
+    waiting = []
+    for i in range(30):
+        qid = c.put_entry("alice@local.test", [f"w{i}@real.test"], b"Subject: w\n\nw\n")
+        path = os.path.join(c.queue, "env", qid)
+        text = re.sub(r"\nnext \d+", f"\nnext {later}", open(path).read())
+        with open(path, "w") as f:
+            f.write(text)
+        os.utime(path, (later, later))          # as smtp-relay writes a deferred entry
+        waiting.append(qid)
+    legacy = c.put_entry("alice@local.test", ["old@real.test"], b"Subject: o\n\no\n")
+    calls = traced_run(c, os.path.join(c.dir, "strace1.out"))
+    touched = {os.path.basename(p) for name, paths in calls if name in ("openat", "flock")
+               for p in paths if "/queue/env/" in p or "/queue/msg/" in p}
+    check(legacy in touched, f"the entry without the index is due: opened {sorted(touched)}")
+    check(not touched & set(waiting), f"no envelope or message of an entry not due opened: "
+          f"{sorted(touched & set(waiting))}")
+    check(len(delivered("real")) == 1 and sorted(c.entries()) == sorted(waiting),
+          "the due entry delivered, the 30 others kept")
+    time.sleep(1.1)     # env/ must be a second old for its state to be noted
+    c.relay()
+    check(os.path.exists(os.path.join(c.queue, "due")), "nothing due: noted in QUEUE_DIR/due")
+    calls = traced_run(c, os.path.join(c.dir, "strace3.out"))
+    per_entry = [p for name, paths in calls for p in paths if "/queue/env/" in p]
+    check(per_entry == [], f"a run over a noted queue looks at no entry: {per_entry[:5]}")
+    check(sorted(c.entries()) == sorted(waiting), "the 30 entries still there")
+    # a new entry changes env/: the note no longer holds
+    fresh = c.put_entry("alice@local.test", ["fresh@real.test"], b"Subject: f\n\nf\n")
+    c.relay()
+    check(fresh not in c.entries() and len(delivered("real")) == 2, "a new entry is seen")
+
+
+def test_arrival_during_slow_backlog(top):
+    """a message queued while every worker is stuck on a slow backlog goes out in the same run"""
+    c = Case(top, "arrival", "max_parallel = 2\ngreeting_timeout = 10s\n")
+    for i in range(2):
+        c.put_entry("alice@local.test", [f"b{i}@slowmx.test"], b"Subject: b\n\nb\n")
+    p = c.start_relay()
+    end = time.monotonic() + 20
+    while time.monotonic() < end and len(BLACK_HOLE.conns) < 2:
+        time.sleep(0.02)
+    check(len(BLACK_HOLE.conns) == 2, "both workers held by the silent MX")
+    qid = c.submit("alice@local.test", ["fresh@real.test"])
+    while time.monotonic() < end + 10 and not delivered("real"):
+        time.sleep(0.02)
+    with BLACK_HOLE.lock:
+        held = [rec[1] is None for rec in BLACK_HOLE.conns]
+    got = [m[1] for m in delivered("real")]
+    check(got == [["fresh@real.test"]], f"the new message delivered first: {got}")
+    check(all(held), "while both backlog connections were still waiting for a greeting")
+    p.wait(timeout=60)
+    children.remove(p)
+    check(p.returncode == 0, f"the run exited {p.returncode}")
+    check(c.entries() == [] and len(delivered("real")) == 3,
+          f"then the backlog went to the next MX: {c.entries()} {qid}")
+
+
 def test_sigkill_mid_delivery(top):
     """SIGKILL while the server holds the data: the next run delivers"""
     c = Case(top, "sigkill")
