@@ -29,6 +29,8 @@ struct arrivals {
 	size_t n_ids;
 	char **had;              /* taken since, sorted */
 	size_t n_had;
+	bool relist;             /* arrivals_relist() was called */
+	size_t handed;           /* ids[handed..] are still to come */
 };
 
 struct arrivals *arrivals_watch(int queuefd)
@@ -121,6 +123,33 @@ static void consider(struct arrivals *a, const char *name, bool (*mine)(pid_t, v
 	qsort(a->had, a->n_had, sizeof *a->had, by_name);
 }
 
+void arrivals_relist(struct arrivals *a, size_t handed)
+{
+	a->relist = true;
+	a->handed = handed < a->n_ids ? handed : a->n_ids;
+}
+
+/* Every due entry but those the run's workers have still to come to. */
+static void relist_all(struct arrivals *a, struct taken *t)
+{
+	size_t n;
+	char **all = queue_due_ids(a->queuefd, time(NULL), &n);
+	char *const *rest = a->ids + a->handed;
+	size_t n_rest = a->n_ids - a->handed;
+
+	for (size_t i = 0; i < n; i++) {
+		const char *name = all[i];
+		if (bsearch(&name, rest, n_rest, sizeof *rest, by_name))
+			continue;
+		if (!bsearch(&name, a->had, a->n_had, sizeof *a->had, by_name) &&
+		    push(&a->had, &a->n_had, name) == 0)
+			qsort(a->had, a->n_had, sizeof *a->had, by_name);
+		push(&t->names, &t->n, name);
+	}
+	queue_ids_free(all, n);
+	a->relist = false;
+}
+
 /* IN_Q_OVERFLOW: events were lost, so look at all of env/. */
 static void relist(struct arrivals *a, bool (*mine)(pid_t, void *), void *arg, struct taken *t)
 {
@@ -138,6 +167,9 @@ char **arrivals_take(struct arrivals *a, bool (*mine)(pid_t pid, void *arg), voi
 	_Alignas(struct inotify_event) char buf[16384];
 	struct taken t = { 0 };
 	ssize_t len;
+
+	if (a->relist)
+		relist_all(a, &t);
 
 	while ((len = read(a->fd, buf, sizeof buf)) > 0 || (len < 0 && errno == EINTR)) {
 		for (ssize_t off = 0; len > 0 && off < len;) {

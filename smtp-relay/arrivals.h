@@ -21,6 +21,13 @@ void arrivals_have(struct arrivals *a, char *const *ids, size_t n);
 /* Wait up to timeout_ms for an entry to arrive. */
 void arrivals_wait(struct arrivals *a, int timeout_ms);
 
+/* Have the next arrivals_take list all of env/ again: every entry that is
+ * due, except ids[handed..] of the run's listing (still to come from its
+ * workers), whether the run had it or not.  A run kept going by a steady
+ * stream of arrivals so still takes the retries that come due (an entry a
+ * worker holds is skipped by its lock). */
+void arrivals_relist(struct arrivals *a, size_t handed);
+
 /* The entries renamed into env/ since the last call that are due, that the
  * run has not had yet and that no worker of the run wrote (mine(pid):
  * its own bounces wait for the next run, as before).  They count as had

@@ -6,7 +6,9 @@
  * that another could send.  Entries that arrive during the run (arrivals.c)
  * go to workers of their own, up to max_parallel more, so a slow backlog
  * does not hold them back either; the run ends when no worker is left and
- * nothing new is due.  Each worker takes the flock of an entry's msg/ID
+ * nothing new is due.  A run that lasts (a slow backlog, a steady stream)
+ * lists env/ again every RELIST_S, since the timer's starts merge into it:
+ * the retries that come due meanwhile are taken too.  Each worker takes the flock of an entry's msg/ID
  * before touching it, so overlapping runs never send a message twice. */
 #include "workers.h"
 #include "arrivals.h"
@@ -24,10 +26,12 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #define WORKERS_MAX 128     /* 2 x the largest max_parallel */
 #define POLL_MS 100         /* how often a finished worker is noticed */
+#define RELIST_S 60         /* a long run lists env/ again this often */
 
 struct crew {
 	pid_t pids[WORKERS_MAX];
@@ -57,6 +61,14 @@ static int work(const struct pool *p, char **ids, size_t n_ids, atomic_size_t *n
 	client_cache_close(rn.cache);
 	dns_close(rn.dns);
 	return 0;
+}
+
+static time_t monotonic_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
 }
 
 static bool start(const struct pool *p, struct crew *c, bool late, char **ids, size_t n,
@@ -165,7 +177,13 @@ int workers_run(const struct pool *p, char **ids, size_t n_ids)
 		;
 	if (want > 0 && c.n == 0 && work(p, ids, n_ids, next) < 0)
 		c.rc = -1;         /* no worker could start: do them here */
+	time_t listed = monotonic_s();
 	while (p->arrivals) {
+		if (monotonic_s() - listed >= RELIST_S) {
+			size_t handed = atomic_load(next);
+			arrivals_relist(p->arrivals, handed);
+			listed = monotonic_s();
+		}
 		serve_arrivals(p, &c, &pending, &n_pending);
 		if (c.n == 0 && n_pending == 0)
 			break;
