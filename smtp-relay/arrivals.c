@@ -80,10 +80,15 @@ static int by_name(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* Is name in the sorted v?  (bsearch wants a base even for none.) */
+static bool contains(char *const *v, size_t n, const char *name)
+{
+	return n > 0 && bsearch(&name, v, n, sizeof *v, by_name);
+}
+
 static bool had(const struct arrivals *a, const char *name)
 {
-	return bsearch(&name, a->ids, a->n_ids, sizeof *a->ids, by_name) ||
-	       bsearch(&name, a->had, a->n_had, sizeof *a->had, by_name);
+	return contains(a->ids, a->n_ids, name) || contains(a->had, a->n_had, name);
 }
 
 /* The writer's pid in an id "<s>.M<us>P<pid>Q<n>" (doc/queue.md), or 0. */
@@ -134,15 +139,14 @@ static void relist_all(struct arrivals *a, struct taken *t)
 {
 	size_t n;
 	char **all = queue_due_ids(a->queuefd, time(NULL), &n);
-	char *const *rest = a->ids + a->handed;
+	char *const *rest = a->n_ids ? a->ids + a->handed : NULL;
 	size_t n_rest = a->n_ids - a->handed;
 
 	for (size_t i = 0; i < n; i++) {
 		const char *name = all[i];
-		if (bsearch(&name, rest, n_rest, sizeof *rest, by_name))
+		if (contains(rest, n_rest, name))
 			continue;
-		if (!bsearch(&name, a->had, a->n_had, sizeof *a->had, by_name) &&
-		    push(&a->had, &a->n_had, name) == 0)
+		if (!contains(a->had, a->n_had, name) && push(&a->had, &a->n_had, name) == 0)
 			qsort(a->had, a->n_had, sizeof *a->had, by_name);
 		push(&t->names, &t->n, name);
 	}
