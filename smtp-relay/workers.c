@@ -31,7 +31,9 @@
 
 #define WORKERS_MAX 128     /* 2 x the largest max_parallel */
 #define POLL_MS 100         /* how often a finished worker is noticed */
+#ifndef RELIST_S
 #define RELIST_S 60         /* a long run lists env/ again this often */
+#endif
 
 struct crew {
 	pid_t pids[WORKERS_MAX];
