@@ -11,6 +11,8 @@ traffic leaves the namespace.  Parts:
   a black hole     127.0.0.9:25 accepts TCP and never greets
   scripted peers   127.0.0.61-63:25 for replies aiosmtpd cannot give: a 554
                    greeting, EHLO and HELO refused, a drop after the final dot
+  a DNS proxy      127.0.0.1, a free port, in front of nsd: counts the
+                   questions of the DNS cache cases
 
 Mail goes into the relay's queue through a real smtpd-session (a local
 session on a pipe, which may relay), then smtp-relay runs.  Each case gets a
