@@ -1360,6 +1360,18 @@ def test_due_index(top):
     check(fresh not in c.entries() and len(delivered("real")) == 2, "a new entry is seen")
 
 
+def test_delivered_entry_removed_not_rewritten(top):
+    """a message whose last pending recipient is delivered: its entry is removed, not rewritten first"""
+    c = Case(top, "norewrite")
+    qid = c.submit("alice@local.test", ["x@real.test"])
+    calls = traced_run(c, os.path.join(c.dir, "strace.out"), "renameat,renameat2,unlinkat")
+    env = os.path.join(c.queue, "env", qid)
+    check(len(delivered("real")) == 1 and c.entries() == [], "delivered and removed")
+    check(first(calls, "unlinkat", env) is not None, f"env/{qid} unlinked")
+    rewrites = [n for n, paths in calls if n.startswith("renameat") and env in paths]
+    check(rewrites == [], f"env/{qid} not rewritten before its removal: {rewrites}")
+
+
 def test_arrival_during_slow_backlog(top):
     """a message queued while every worker is stuck on a slow backlog goes out in the same run"""
     c = Case(top, "arrival", "max_parallel = 2\ngreeting_timeout = 10s\n")
