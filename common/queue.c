@@ -96,6 +96,8 @@ static void put_envelope(FILE *f, const struct envelope *env)
 	for (size_t i = 0; i < env->n_rcpts; i++) {
 		fprintf(f, "rcpt %s ", state_name(env->rcpts[i].state));
 		put_value(f, env->rcpts[i].address);
+		if (env->rcpts[i].via)
+			put_field(f, "rcpt-via", env->rcpts[i].via);
 		if (env->rcpts[i].error)
 			put_field(f, "rcpt-error", env->rcpts[i].error);
 	}
@@ -224,6 +226,7 @@ int envelope_add_rcpt(struct envelope *env, enum rcpt_state state, const char *a
 	r += n;
 	r->state = state;
 	r->error = NULL;
+	r->via = NULL;
 	r->address = strdup(address);
 	if (!r->address)
 		return -1;
@@ -302,6 +305,10 @@ static int parse_line(struct envelope *env, const char *key, const char *value)
 		struct envelope_rcpt *r = &env->rcpts[env->n_rcpts - 1];
 		free(r->error);
 		ok = (r->error = strdup(value)) != NULL;
+	} else if (strcmp(key, "rcpt-via") == 0 && env->n_rcpts > 0) {
+		struct envelope_rcpt *r = &env->rcpts[env->n_rcpts - 1];   /* "KIND VALUE" */
+		free(r->via);
+		ok = strchr(value, ' ') && (r->via = strdup(value)) != NULL;
 	}
 	/* unknown keys are skipped: a newer writer may add some */
 	if (!ok)
@@ -344,6 +351,7 @@ void envelope_free(struct envelope *env)
 	for (size_t i = 0; i < env->n_rcpts; i++) {
 		free(env->rcpts[i].address);
 		free(env->rcpts[i].error);
+		free(env->rcpts[i].via);
 	}
 	free(env->rcpts);
 	free(env->sender);

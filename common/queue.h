@@ -27,6 +27,8 @@ struct envelope_rcpt {
 	enum rcpt_state state;
 	char *address;          /* "local@domain" */
 	char *error;            /* last reply or trouble for it, or NULL */
+	char *via;              /* "KIND VALUE" of its rcpt-via line ("lmtp unix:/PATH"),
+	                           or NULL: delivered by SMTP */
 };
 
 struct envelope {

@@ -9,6 +9,7 @@
 #include "bounce.h"
 #include "client.h"
 #include "fsutil.h"
+#include "lmtp.h"
 #include "log.h"
 #include "mx.h"
 #include "queue.h"
@@ -71,10 +72,26 @@ static int collect_rcpts(struct work *w)
 }
 
 /* Recipients of one domain share a route and a transaction; with a
- * smarthost, all of them do. */
-static bool same_route(const struct config *cfg, const char *a, const char *b)
+ * smarthost, all of them do.  Recipients with a rcpt-via line share one
+ * when it is the same (KIND and VALUE). */
+static bool same_route(const struct config *cfg, const struct envelope_rcpt *a,
+                       const struct envelope_rcpt *b)
 {
-	return cfg->smarthost[0] || strcasecmp(a, b) == 0;
+	if (a->via || b->via)
+		return a->via && b->via && strcmp(a->via, b->via) == 0;
+	return cfg->smarthost[0] || strcasecmp(domain_of(a->address), domain_of(b->address)) == 0;
+}
+
+/* A group with a rcpt-via line goes to that transport: "lmtp SPEC". */
+static void deliver_via(struct work *w, const char *via, struct job *job)
+{
+	if (strncmp(via, "lmtp ", 5) == 0) {
+		lmtp_deliver(w->rn->cfg, w->rn->cache, via + 5, job);
+		return;
+	}
+	for (size_t i = 0; i < job->n; i++)
+		result_set(&job->rcpts[i]->result, OUT_TEMP, 451, "4.3.5",
+		           "no transport for this rcpt-via kind");
 }
 
 
@@ -135,16 +152,19 @@ static void deliver_all(struct work *w)
 	for (size_t i = 0; left && i < w->n; i++)
 		left[n_left++] = &w->rcpts[i];
 	while (group && n_left > 0 && !w->broken) {
-		const char *domain = domain_of(left[0]->rcpt->address);
+		const struct envelope_rcpt *first = left[0]->rcpt;
 		size_t rest = 0;
 		job.n = 0;
 		for (size_t i = 0; i < n_left; i++)
-			if (same_route(w->rn->cfg, domain_of(left[i]->rcpt->address), domain))
+			if (same_route(w->rn->cfg, left[i]->rcpt, first))
 				group[job.n++] = left[i];
 			else
 				left[rest++] = left[i];
 		n_left = rest;
-		deliver_domain(w, domain, &job);
+		if (first->via)
+			deliver_via(w, first->via, &job);
+		else
+			deliver_domain(w, domain_of(first->address), &job);
 	}
 	free(left);
 	free(group);

@@ -8,6 +8,7 @@
 #include "dnscache.h"
 #include "fsutil.h"
 #include "log.h"
+#include "pickup.h"
 #include "queue.h"
 #include "workers.h"
 
@@ -27,6 +28,7 @@ int run_queue(const struct config *cfg, bool flush)
 		return -1;
 	}
 	queue_reap(queuefd, DEBRIS_AGE);
+	pickup_maildrop(cfg, queuefd);      /* local submissions first: they may add entries */
 	size_t n_ids;
 	struct arrivals *arrivals = arrivals_watch(queuefd);     /* before the listing */
 	char **ids = flush ? queue_ids(queuefd, "env", &n_ids) :

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -118,6 +119,23 @@ void spool_discard(struct spool *sp)
 	sp->fd = -1;
 }
 
+/* A queued recipient; one for the LMTP server of local_delivery gets its
+ * "rcpt-via lmtp SPEC" line (doc/queue.md). */
+static int add_rcpt(struct envelope *env, const struct target *t, const struct config *cfg)
+{
+	if (envelope_add_rcpt(env, RCPT_PENDING, t->address) < 0)
+		return -1;
+	if (!t->lmtp)
+		return 0;
+	size_t size = strlen("lmtp ") + strlen(cfg->local_delivery) + 1;
+	char *via = malloc(size);
+	if (!via)
+		return -1;
+	snprintf(via, size, "lmtp %s", cfg->local_delivery);
+	env->rcpts[env->n_rcpts - 1].via = via;
+	return 0;
+}
+
 /* The queue's copy: the spool file and an envelope of the relayed recipients. */
 static int deliver_to_queue(struct spool *sp, const struct transaction *tx, const struct trace *tr)
 {
@@ -131,7 +149,7 @@ static int deliver_to_queue(struct spool *sp, const struct transaction *tx, cons
 	env.smtputf8 = tx->smtputf8;
 	for (size_t i = 0; i < tx->n_rcpts && rc == 0; i++)
 		if (tx->rcpts[i].kind == TARGET_QUEUE)
-			rc = envelope_add_rcpt(&env, RCPT_PENDING, tx->rcpts[i].address);
+			rc = add_rcpt(&env, &tx->rcpts[i], sp->stores->cfg);
 	if (rc == 0)
 		rc = queue_enqueue(queuefd, sp->dirfd, sp->path, sp->fd, &env);
 	int saved = errno;

@@ -5,7 +5,9 @@
 #include "config.h"
 
 /* Speak SMTP on in/out until QUIT, EOF, timeout or too many errors.
- * Returns the exit status for the process (0 after QUIT or clean EOF). */
+ * Returns the exit status for the process: 0 after QUIT, EOF, a timeout or
+ * too many errors; 1 when the client could not be written to (or read
+ * from) or memory ran out. */
 int session_run(const struct config *cfg, int in, int out);
 
 /* The same over another stream backend (the fuzz target's short reads;

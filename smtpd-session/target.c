@@ -15,6 +15,7 @@ void stores_init(struct stores *st, const struct config *cfg)
 	st->cfg = cfg;
 	st->rootfd = -1;
 	st->queuefd = -1;
+	st->lmtp = NULL;
 }
 
 int stores_root(struct stores *st)
@@ -46,6 +47,7 @@ void stores_close(struct stores *st)
 	if (st->queuefd >= 0)
 		close(st->queuefd);
 	st->rootfd = st->queuefd = -1;
+	lmtp_check_close(&st->lmtp);
 }
 
 /* out->address is of a local domain: its Maildir, by the rule of local.h. */
@@ -72,6 +74,23 @@ static enum target_verdict local_target(struct stores *st, struct target *out)
 	return TARGET_TEMPFAIL;
 }
 
+/* With local_delivery = lmtp:..., the LMTP server says who exists, now
+ * (no backscatter), and the copy is queued for it: the relay delivers. */
+static enum target_verdict lmtp_target(struct stores *st, struct target *out)
+{
+	out->kind = TARGET_QUEUE;
+	out->lmtp = true;
+	switch (lmtp_check_rcpt(&st->lmtp, st->cfg, out->address)) {
+	case LMTP_TAKES:
+		return TARGET_OK;
+	case LMTP_REFUSES:
+		return TARGET_UNKNOWN_USER;
+	case LMTP_UNREACHABLE:
+		break;
+	}
+	return TARGET_LMTP_DOWN;
+}
+
 enum target_verdict target_resolve(struct stores *st, bool may_relay,
                                    const struct mailbox *mb, struct target *out)
 {
@@ -81,7 +100,7 @@ enum target_verdict target_resolve(struct stores *st, bool may_relay,
 	if (mb->source_route && !may_relay)
 		return TARGET_ROUTE_DENIED;
 	if (!mb->literal && config_is_local_domain(st->cfg, mb->domain))
-		return local_target(st, out);
+		return st->cfg->local_delivery[0] ? lmtp_target(st, out) : local_target(st, out);
 	if (!may_relay)
 		return TARGET_RELAY_DENIED;
 	out->kind = TARGET_QUEUE;
@@ -92,12 +111,12 @@ enum target_verdict target_postmaster(struct stores *st, struct target *out)
 {
 	memset(out, 0, sizeof *out);
 	snprintf(out->address, sizeof out->address, "postmaster@%s", st->cfg->domains[0]);
-	return local_target(st, out);
+	return st->cfg->local_delivery[0] ? lmtp_target(st, out) : local_target(st, out);
 }
 
 bool target_same(const struct target *a, const struct target *b)
 {
-	if (a->kind != b->kind)
+	if (a->kind != b->kind || a->lmtp != b->lmtp)
 		return false;
 	if (a->kind == TARGET_MAILDIR)
 		return strcmp(a->dir, b->dir) == 0;

@@ -1,6 +1,7 @@
 /* target.h - where a recipient's copy goes.  One step picks a target per
- * recipient: a Maildir for local domains, the queue for relayed mail
- * (a command or LMTP would be further kinds). */
+ * recipient: a Maildir for local domains, the queue for relayed mail, and
+ * the queue with "rcpt-via lmtp" for local domains when local_delivery
+ * names an LMTP server. */
 #ifndef MAILSOCK_TARGET_H
 #define MAILSOCK_TARGET_H
 
@@ -9,6 +10,7 @@
 #include "address.h"
 #include "config.h"
 #include "local.h"
+#include "lmtp_check.h"
 
 enum target_kind { TARGET_MAILDIR, TARGET_QUEUE };
 
@@ -16,6 +18,7 @@ struct target {
 	enum target_kind kind;
 	char dir[MAILDIR_NAME_MAX];                   /* Maildir: "domain/user" */
 	char address[ADDRESS_MAX + 1];               /* "local@domain" as given */
+	bool lmtp;              /* queue: for cfg->local_delivery's LMTP server */
 };
 
 enum target_verdict {
@@ -25,6 +28,7 @@ enum target_verdict {
 	TARGET_RELAY_DENIED,    /* 554 5.7.1 */
 	TARGET_ROUTE_DENIED,    /* 554 5.7.1: source route from a non-relay peer */
 	TARGET_TEMPFAIL,        /* 451 4.3.0: the mail root is in trouble */
+	TARGET_LMTP_DOWN,       /* 451 4.4.1: the LMTP server cannot be asked */
 };
 
 /* The open mail root and queue, opened on first use (not at start-up). */
@@ -32,6 +36,7 @@ struct stores {
 	const struct config *cfg;
 	int rootfd;
 	int queuefd;
+	struct lmtp_check *lmtp;   /* the RCPT-time connection, or NULL */
 };
 
 void stores_init(struct stores *st, const struct config *cfg);

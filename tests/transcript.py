@@ -12,6 +12,8 @@ A transcript is a plain file (tests/transcripts/*.t).  Lines, by prefix:
   @maildir D/U     create the Maildir MAIL_ROOT/D/U (example.org/alice and
                    example.org/bob always exist)
   @mkdir PATH      create a directory under MAIL_ROOT
+  @file NAME       create {root}/NAME holding the "|" lines that follow
+                   (e.g. an auth_users file: "@config auth_users = {root}/NAME")
   @keepopen        keep stdin open after the script (for timeouts)
   @exit N          expected exit status (default 0)
   > TEXT           the client sends TEXT + CR LF
@@ -91,6 +93,7 @@ class Transcript:
         self.env = {}
         self.maildirs = list(DEFAULT_MAILDIRS)
         self.mkdirs = []
+        self.files = {}       # name under the root: content
         self.keepopen = False
         self.exit = 0
         self.input = bytearray()
@@ -107,7 +110,13 @@ class Transcript:
             i += 1
             if not line or line.startswith("#"):
                 continue
-            if line.startswith("@"):
+            if line.startswith("@file "):
+                body = []
+                while i < len(lines) and lines[i].startswith("|"):
+                    body.append(lines[i][2:])
+                    i += 1
+                self.files[line[6:]] = "".join(b + "\n" for b in body)
+            elif line.startswith("@"):
                 self.directive(line[1:])
             elif line.startswith(">raw "):
                 self.input += unescape(line[5:])
@@ -156,6 +165,9 @@ def prepare(t, root):
             os.makedirs(os.path.join(mail, d, sub), exist_ok=True)
     for d in t.mkdirs:
         os.makedirs(os.path.join(mail, d), exist_ok=True)
+    for name, content in t.files.items():
+        with open(os.path.join(root, name), "w") as f:
+            f.write(content)
     # the queue as units/tmpfiles.d makes it: "! count queue:env 0" then
     # means the session wrote no entry where it could have
     for sub in ("tmp", "msg", "env"):

@@ -8,7 +8,7 @@
 > RCPT TO:<alice@example.org>
 < 250
 > DATA
-< 354
+< 354 End data
 >raw Subject: x\n\nbody\n.\n\r\n.\r\n
 < 554 5.6.0 Message refused: bare LF
 > NOOP

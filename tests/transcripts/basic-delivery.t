@@ -12,7 +12,7 @@
 > RCPT TO:<alice@example.org>
 < 250 2.1.5
 > DATA
-< 354
+< 354 End data
 > Subject: hello
 > From: sender@remote.example
 >

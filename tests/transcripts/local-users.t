@@ -14,7 +14,7 @@
 > RCPT TO:<+x@example.org>
 < 553 5.1.3
 > DATA
-< 354
+< 354 End data
 > hi
 > .
 < 250

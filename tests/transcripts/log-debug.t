@@ -8,7 +8,7 @@
 > RCPT TO:<alice@example.org>
 < 250
 > DATA
-< 354
+< 354 End data
 > secret body text
 > .
 < 250

@@ -7,7 +7,7 @@
 > RCPT TO:<alice@example.org>
 < 250
 > DATA
-< 354
+< 354 End data
 >raw Subject: long\r\n\r\n{5000*y}\r\nshort\r\n.\r\n
 < 250 2.0.0
 > QUIT

@@ -7,7 +7,7 @@
 > RCPT TO:<bob@example.org>
 < 250 2.1.5
 > DATA
-< 354
+< 354 End data
 > x
 > .
 < 250 2.0.0

@@ -8,7 +8,7 @@
 > RCPT TO:<x@elsewhere.example>
 < 250 2.1.5
 > DATA
-< 354
+< 354 End data
 > hi
 > .
 < 250

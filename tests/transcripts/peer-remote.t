@@ -9,7 +9,7 @@
 > RCPT TO:<alice@example.org>
 < 250
 > DATA
-< 354
+< 354 End data
 > hi
 > .
 < 250

@@ -6,12 +6,12 @@
 < 550 5.1.1
 < 250 2.1.5
 < 250 2.1.5
-< 354
+< 354 End data
 >raw one\r\n.\r\nMAIL FROM:<c@d.example>\r\nRCPT TO:<bob@example.org>\r\nDATA\r\n
 < 250 2.0.0
 < 250 2.1.0
 < 250 2.1.5
-< 354
+< 354 End data
 >raw two\r\n.\r\nRSET\r\nQUIT\r\n
 < 250 2.0.0
 < 250 2.0.0

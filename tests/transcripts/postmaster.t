@@ -12,7 +12,7 @@
 > RCPT TO:<POSTMASTER>
 < 250 2.1.5
 > DATA
-< 354
+< 354 End data
 > hi
 > .
 < 250

@@ -13,7 +13,7 @@
 > RCPT TO:<bob@example.org>
 < 250
 > DATA
-< 354
+< 354 End data
 > hi
 > .
 < 250

@@ -209,7 +209,7 @@
 > RCPT TO:<one-too-many@elsewhere.example>
 < 452 4.5.3
 > DATA
-< 354
+< 354 End data
 > hi
 > .
 < 250 2.0.0

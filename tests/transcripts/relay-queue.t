@@ -10,7 +10,7 @@
 > RCPT TO:<bob@example.org>
 < 250 2.1.5
 > DATA
-< 354
+< 354 End data
 > Subject: out
 >
 > body

@@ -15,7 +15,7 @@
 > RCPT TO:<bob@example.org>
 < 250
 > DATA
-< 354
+< 354 End data
 > first
 > .
 < 250
@@ -24,7 +24,7 @@
 > RCPT TO:<bob@example.org>
 < 250
 > DATA
-< 354
+< 354 End data
 > second
 > .
 < 250

@@ -9,7 +9,7 @@
 > RCPT TO:<alice@example.org>
 < 250
 > DATA
-< 354
+< 354 End data
 >raw {40*0123456789012345678901234567890123456789\r\n}.\r\n
 < 552 5.3.4
 > MAIL FROM:<a@b.example>
@@ -17,7 +17,7 @@
 > RCPT TO:<alice@example.org>
 < 250
 > DATA
-< 354
+< 354 End data
 > small
 > .
 < 250 2.0.0

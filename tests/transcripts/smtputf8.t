@@ -16,7 +16,7 @@
 > RCPT TO:<jörg@example.org>
 < 250 2.1.5
 > DATA
-< 354
+< 354 End data
 > Subject: grüße
 > .
 < 250

@@ -8,7 +8,7 @@
 > RCPT TO:<alice@example.org>
 < 250
 > DATA
-< 354
+< 354 End data
 >raw Subject: smuggle\r\n\r\nbody\r\n .\r\nMAIL FROM:<evil@attacker.example>\r\nRCPT TO:<bob@example.org>\r\nDATA\r\nsmuggled\r\n.\r\n
 < 250 2.0.0
 > QUIT

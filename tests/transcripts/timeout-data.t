@@ -9,7 +9,7 @@
 > RCPT TO:<alice@example.org>
 < 250
 > DATA
-< 354
+< 354 End data
 > partial line
 < 421 4.4.2
 ! count example.org/alice/new 0
