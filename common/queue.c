@@ -10,8 +10,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
+
+#define REAP_STAMP "reaped"
+#define REAP_INTERVAL 3600
+#define DUE_NOTE "due"
 
 /* "SUB/ID", e.g. "msg/ID": a file of the entry ID. */
 static int entry_path(char *buf, size_t size, const char *sub, const char *id)
@@ -97,6 +103,19 @@ static void put_envelope(FILE *f, const struct envelope *env)
 	}
 }
 
+/* The due index (doc/queue.md): env/ID's mtime is its next attempt, set
+ * before the fsync and kept by the rename, so it is as durable as the
+ * envelope and a run finds what is due with one fstatat per entry. */
+static int set_due_time(int fd, time_t next_attempt)
+{
+	const struct timespec times[2] = {
+		{ .tv_nsec = UTIME_OMIT },
+		{ .tv_sec = next_attempt },
+	};
+
+	return futimens(fd, times);
+}
+
 int envelope_write(int queuefd, const struct envelope *env)
 {
 	char tmp[UNIQUE_ID_MAX + 16], final[UNIQUE_ID_MAX + 16];
@@ -113,7 +132,7 @@ int envelope_write(int queuefd, const struct envelope *env)
 		return -1;
 	}
 	put_envelope(f, env);
-	if (fflush(f) != 0 || ferror(f) || fsync(fd) < 0) {
+	if (fflush(f) != 0 || ferror(f) || set_due_time(fd, env->next_attempt) < 0 || fsync(fd) < 0) {
 		int saved = errno ? errno : EIO;
 		fclose(f);
 		unlinkat(queuefd, tmp, 0);
@@ -446,29 +465,63 @@ static bool older_than(int dirfd, const char *path, time_t age)
 	       time(NULL) - st.st_mtime > age;
 }
 
-/* Young files are left alone: a session may be writing them. */
-void queue_reap(int queuefd, time_t age)
+static void reap_path(int queuefd, const char *sub, const char *name, time_t age)
 {
 	char path[600];
-	size_t n;
-	char **names = queue_ids(queuefd, "tmp", &n);
 
-	for (size_t i = 0; i < n; i++) {
-		snprintf(path, sizeof path, "tmp/%s", names[i]);
-		if (older_than(queuefd, path, age) && unlinkat(queuefd, path, 0) == 0)
-			log_event(LOG_LEVEL_INFO, "reaped", "path", path, NULL);
-	}
+	snprintf(path, sizeof path, "%s/%s", sub, name);
+	if (older_than(queuefd, path, age) && unlinkat(queuefd, path, 0) == 0)
+		log_event(LOG_LEVEL_INFO, "reaped", "path", path, NULL);
+}
+
+/* Debris is at least a day old before it goes, so looking for it once per
+ * REAP_INTERVAL is enough: QUEUE_DIR/reaped's mtime says when it was last
+ * done, and the runs in between pay one fstatat for it. */
+static bool reaped_lately(int queuefd)
+{
+	struct stat st;
+
+	return fstatat(queuefd, REAP_STAMP, &st, 0) == 0 &&
+	       time(NULL) - st.st_mtime < REAP_INTERVAL && st.st_mtime <= time(NULL);
+}
+
+static void stamp_reaped(int queuefd)
+{
+	int fd = openat(queuefd, REAP_STAMP, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+
+	if (fd < 0 || futimens(fd, NULL) < 0)
+		log_event(LOG_LEVEL_ERROR, "trouble", "action", "touch " REAP_STAMP,
+		          "error", strerror(errno), NULL);
+	if (fd >= 0)
+		close_quietly(fd);
+}
+
+/* Young files are left alone: a session may be writing them.  A message
+ * without an envelope is found by merging the two sorted listings, not by
+ * a syscall per entry; msg/ is listed first, so an entry written meanwhile
+ * is in the env/ listing. */
+void queue_reap(int queuefd, time_t age)
+{
+	size_t n, n_msg, n_env;
+
+	if (reaped_lately(queuefd))
+		return;
+	char **names = queue_ids(queuefd, "tmp", &n);
+	for (size_t i = 0; i < n; i++)
+		reap_path(queuefd, "tmp", names[i], age);
 	queue_ids_free(names, n);
-	names = queue_ids(queuefd, "msg", &n);
-	for (size_t i = 0; i < n; i++) {
-		snprintf(path, sizeof path, "env/%s", names[i]);
-		if (faccessat(queuefd, path, F_OK, 0) == 0 || errno != ENOENT)
-			continue;
-		snprintf(path, sizeof path, "msg/%s", names[i]);
-		if (older_than(queuefd, path, age) && unlinkat(queuefd, path, 0) == 0)
-			log_event(LOG_LEVEL_INFO, "reaped", "path", path, NULL);
+	char **msg = queue_ids(queuefd, "msg", &n_msg);
+	char **env = queue_ids(queuefd, "env", &n_env);
+	for (size_t i = 0, j = 0; i < n_msg; i++) {
+		int cmp = 1;
+		while (j < n_env && (cmp = strcmp(env[j], msg[i])) < 0)
+			j++;
+		if (j == n_env || cmp != 0)
+			reap_path(queuefd, "msg", msg[i], age);
 	}
-	queue_ids_free(names, n);
+	queue_ids_free(msg, n_msg);
+	queue_ids_free(env, n_env);
+	stamp_reaped(queuefd);
 }
 
 static int by_name(const void *a, const void *b)
@@ -509,6 +562,114 @@ char **queue_ids(int queuefd, const char *sub, size_t *n)
 	if (names)
 		qsort(names, *n, sizeof *names, by_name);
 	return names;
+}
+
+/* QUEUE_DIR/due, "SEC NSEC EARLIEST": while env/'s mtime is SEC.NSEC, no
+ * entry is due before EARLIEST.  Whatever adds, removes or rewrites an entry
+ * changes env/'s mtime, and so voids the note. */
+static bool noted_nothing_due(int queuefd, const struct stat *envdir, time_t now)
+{
+	char buf[96];
+	long long sec, nsec, earliest;
+	int fd = openat(queuefd, DUE_NOTE, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return false;
+	ssize_t n = read(fd, buf, sizeof buf - 1);
+	close_quietly(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	return sscanf(buf, "%lld %lld %lld", &sec, &nsec, &earliest) == 3 &&
+	       sec == (long long)envdir->st_mtim.tv_sec &&
+	       nsec == (long long)envdir->st_mtim.tv_nsec && now < earliest;
+}
+
+/* Only when env/'s mtime is older than a second at the time it was read: a
+ * change in the same clock tick as the last one would not change it.  The
+ * note is a hint (a torn one is not parsed, a stale one does not match):
+ * written without fsync. */
+static void note_nothing_due(int queuefd, const struct stat *envdir,
+                             const struct timespec *read_at, time_t earliest)
+{
+	char text[96];
+	int len = snprintf(text, sizeof text, "%lld %lld %lld\n", (long long)envdir->st_mtim.tv_sec,
+	                   (long long)envdir->st_mtim.tv_nsec, (long long)earliest);
+
+	struct timespec age = { read_at->tv_sec - envdir->st_mtim.tv_sec,
+	                        read_at->tv_nsec - envdir->st_mtim.tv_nsec };
+	if (age.tv_sec * 1000000000LL + age.tv_nsec < 1000000000LL)
+		return;
+	int fd = openat(queuefd, "tmp/" DUE_NOTE, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return;
+	bool ok = write(fd, text, (size_t)len) == len;
+	if (close(fd) < 0 || !ok || renameat(queuefd, "tmp/" DUE_NOTE, queuefd, DUE_NOTE) < 0)
+		unlinkat(queuefd, "tmp/" DUE_NOTE, 0);
+}
+
+/* env/ID is due when its mtime (the due index) is not later than now; an
+ * envelope written before the index existed has its writing time there,
+ * which is past: due, and its envelope decides.  When nothing is due, the
+ * earliest next attempt is noted, and until env/ changes or that time
+ * comes, a run costs two fstatat and a read. */
+char **queue_due_ids(int queuefd, time_t now, size_t *n)
+{
+	time_t earliest = 0;
+	struct stat envdir, st;
+	struct timespec read_at;
+	char **names = NULL;
+
+	*n = 0;
+	clock_gettime(CLOCK_REALTIME, &read_at);
+	bool dated = fstatat(queuefd, "env", &envdir, 0) == 0;
+	if (dated && noted_nothing_due(queuefd, &envdir, now))
+		return NULL;
+	int fd = openat(queuefd, "env", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = fd < 0 ? NULL : fdopendir(fd);
+	if (!d) {
+		if (fd >= 0)
+			close_quietly(fd);
+		return NULL;
+	}
+	bool complete = dated;
+	for (struct dirent *e; (e = readdir(d));) {
+		if (e->d_name[0] == '.')
+			continue;
+		if (fstatat(fd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && st.st_mtime > now) {
+			if (earliest == 0 || st.st_mtime < earliest)
+				earliest = st.st_mtime;
+			continue;        /* not due; one that vanished is skipped by its run */
+		}
+		if (add_name(&names, n, e->d_name) < 0) {
+			complete = false;
+			break;
+		}
+	}
+	closedir(d);
+	if (complete && *n == 0 && earliest > 0)
+		note_nothing_due(queuefd, &envdir, &read_at, earliest);
+	if (names)
+		qsort(names, *n, sizeof *names, by_name);
+	return names;
+}
+
+bool queue_is_due(int queuefd, const char *id, time_t now)
+{
+	char path[UNIQUE_ID_MAX + 8];
+	struct stat st;
+
+	return entry_path(path, sizeof path, "env", id) == 0 &&
+	       fstatat(queuefd, path, &st, AT_SYMLINK_NOFOLLOW) == 0 && st.st_mtime <= now;
+}
+
+/* inotify wants a path: env/ through the queue's fd, wherever it is. */
+int queue_watch_env(int queuefd, int inotifyfd, uint32_t mask)
+{
+	char path[64];
+
+	snprintf(path, sizeof path, "/proc/self/fd/%d/env", queuefd);
+	return inotify_add_watch(inotifyfd, path, mask | IN_ONLYDIR);
 }
 
 void queue_ids_free(char **ids, size_t n)

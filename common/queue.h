@@ -15,6 +15,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <time.h>
 
@@ -113,12 +114,25 @@ int queue_remove(int queuefd, const char *id);
 int queue_quarantine(int queuefd, const char *id);
 
 /* Remove what a crash left, older than age seconds: files in tmp/ and
- * messages in msg/ without an envelope.  Each removal is logged. */
+ * messages in msg/ without an envelope.  Each removal is logged.  Done at
+ * most once an hour (QUEUE_DIR/reaped holds the time); else one fstatat. */
 void queue_reap(int queuefd, time_t age);
 
 /* The names in QUEUE_DIR/SUB ("env", "msg", "tmp"), sorted, so oldest id
  * first; none (NULL, *n 0) when the directory cannot be read. */
 char **queue_ids(int queuefd, const char *sub, size_t *n);
 void queue_ids_free(char **ids, size_t n);
+
+/* The entries whose due index (env/ID's mtime, the next attempt) is not
+ * later than now, sorted; no envelope is opened.  The envelope still
+ * decides: the index only spares opening those that are not due. */
+char **queue_due_ids(int queuefd, time_t now, size_t *n);
+
+/* Is env/ID there and due by its index?  (Only the index: no open.) */
+bool queue_is_due(int queuefd, const char *id, time_t now);
+
+/* Add env/ to the inotify instance inotifyfd for mask (IN_MOVED_TO: the
+ * envelopes renamed in).  The watch descriptor, or -1 with errno. */
+int queue_watch_env(int queuefd, int inotifyfd, uint32_t mask);
 
 #endif

@@ -3,8 +3,10 @@
  * A recursive server answers a CNAME together with the records of its
  * target; an authoritative one may answer with the CNAME only.  Both are
  * handled: records of the wanted type are taken from the answer wherever
- * they are, and when there are none but a CNAME, its target is asked. */
+ * they are, and when there are none but a CNAME, its target is asked.
+ * With a cache (dns_use_cache), a question is asked once per TTL. */
 #include "dns.h"
+#include "dnscache.h"
 
 #include <arpa/inet.h>
 #include <ldns/ldns.h>
@@ -17,6 +19,7 @@
 
 struct dns {
 	ldns_resolver *res;
+	struct dns_cache *cache;    /* or NULL */
 };
 
 static ldns_rdf *address_rdf(const char *text)
@@ -78,7 +81,13 @@ struct dns *dns_open(const struct config *cfg, char *err, size_t errlen)
 		return NULL;
 	}
 	dns->res = res;
+	dns->cache = NULL;
 	return dns;
+}
+
+void dns_use_cache(struct dns *dns, struct dns_cache *cache)
+{
+	dns->cache = cache;
 }
 
 void dns_close(struct dns *dns)
@@ -118,23 +127,41 @@ static void name_text(const ldns_rdf *rdf, char *buf, size_t size)
 	free(s);
 }
 
+/* The server's answer to (name, type), from the cache when it has one;
+ * NULL when there is none (timeout, network trouble). */
+static ldns_pkt *query(struct dns *dns, const char *name, const ldns_rdf *qname,
+                       ldns_rr_type type)
+{
+	ldns_pkt *pkt = NULL;
+
+	if (dns->cache && dns_cache_get(dns->cache, name, type, &pkt) != CACHE_MISS)
+		return pkt;
+	ldns_status st = ldns_resolver_query_status(&pkt, dns->res, qname, type,
+	                                            LDNS_RR_CLASS_IN, LDNS_RD);
+	if (st != LDNS_STATUS_OK) {
+		ldns_pkt_free(pkt);
+		pkt = NULL;
+	}
+	if (dns->cache)
+		dns_cache_put(dns->cache, name, type, pkt);
+	return pkt;
+}
+
 /* Ask (name, type).  On DNS_OK *answer holds the records of that type; on
  * DNS_NODATA *cname may name a CNAME target to follow (else ""). */
 static enum dns_status ask(struct dns *dns, const char *name, ldns_rr_type type,
                            ldns_rr_list **answer, char *cname, size_t cname_size)
 {
 	ldns_rdf *qname = absolute_name(name);
-	ldns_pkt *pkt = NULL;
 	enum dns_status rc = DNS_TEMP;
 
 	*answer = NULL;
 	cname[0] = '\0';
 	if (!qname)
 		return DNS_NXDOMAIN;
-	ldns_status st = ldns_resolver_query_status(&pkt, dns->res, qname, type,
-	                                            LDNS_RR_CLASS_IN, LDNS_RD);
+	ldns_pkt *pkt = query(dns, name, qname, type);
 	ldns_rdf_deep_free(qname);
-	if (st != LDNS_STATUS_OK || !pkt)
+	if (!pkt)
 		return DNS_TEMP;
 	ldns_pkt_rcode rcode = ldns_pkt_get_rcode(pkt);
 	if (rcode == LDNS_RCODE_NXDOMAIN) {

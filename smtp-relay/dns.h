@@ -15,6 +15,7 @@ enum dns_status {
 };
 
 struct dns;
+struct dns_cache;
 
 struct mx_host {
 	unsigned pref;
@@ -30,6 +31,9 @@ struct addr {
  * NULL with a reason in err. */
 struct dns *dns_open(const struct config *cfg, char *err, size_t errlen);
 void dns_close(struct dns *dns);
+
+/* Keep answers in cache (dnscache.h) from now on; NULL: ask every time. */
+void dns_use_cache(struct dns *dns, struct dns_cache *cache);
 
 /* MX records of domain (following a CNAME chain), unsorted.  *hosts is
  * malloc'd; free it. */

@@ -111,10 +111,20 @@ static void deliver_domain(struct work *w, const char *domain, struct job *job)
 	route_free(&route);
 }
 
+static bool all_done(const struct envelope *env)
+{
+	for (size_t i = 0; i < env->n_rcpts; i++)
+		if (env->rcpts[i].state == RCPT_PENDING)
+			return false;
+	return true;
+}
+
 /* Durably record the recipients of the domain being delivered that its
  * last transaction delivered (client.c calls this after each one, so a
- * crash later in the run does not send to them again).  -1 when the
- * envelope cannot be written: the entry is left alone for this run. */
+ * crash later in the run does not send to them again).  When that leaves
+ * none pending, the entry's removal, next, records it: no envelope is
+ * written (a crash in between sends again, as one before this write would).
+ * -1 when the envelope cannot be written: the entry is left alone. */
 static int save_delivered(void *arg, const struct job *job)
 {
 	struct work *w = arg;
@@ -122,7 +132,7 @@ static int save_delivered(void *arg, const struct job *job)
 	for (size_t m = 0; m < job->n; m++)
 		if (job->rcpts[m]->result.outcome == OUT_OK)
 			job->rcpts[m]->rcpt->state = RCPT_DELIVERED;
-	if (envelope_write(w->rn->queuefd, &w->env) == 0)
+	if (all_done(&w->env) || envelope_write(w->rn->queuefd, &w->env) == 0)
 		return 0;
 	log_event(LOG_LEVEL_ERROR, "trouble", "action", "envelope write",
 	          "error", strerror(errno), NULL);
@@ -255,14 +265,6 @@ static void record_errors(struct work *w)
 			w->env.error = strdup(text);
 		}
 	}
-}
-
-static bool all_done(const struct envelope *env)
-{
-	for (size_t i = 0; i < env->n_rcpts; i++)
-		if (env->rcpts[i].state == RCPT_PENDING)
-			return false;
-	return true;
 }
 
 static void remove_entry(struct work *w)

@@ -17,7 +17,9 @@
 #   - smtp-relay.path starts smtp-relay.service when mail is queued, and
 #     smtp-relay.timer starts it again; with a real smtp-relay, a message
 #     deferred while the receiving server is down is delivered by a later
-#     run, and a new one by the path unit's run (skipped for a stub);
+#     run, and a new one by the path unit's run (skipped for a stub); a
+#     message queued while a run is held by a slow backlog reaches its MX
+#     within 2 s of its 250, the backlog still held;
 #   - local submission as installed: mailsock-postdrop setgid mailsock-drop
 #     (the group from sysusers.d), "sendmail -t" by nobody with "To: root":
 #     smtp-relay.path starts the run that picks it up, as the mail user in
@@ -211,7 +213,9 @@ relay_setup() {
 	$N dnsmasq --keep-in-foreground --no-resolv --no-hosts --port=53 --user=root \
 		--listen-address=127.0.0.1 --bind-interfaces \
 		--mx-host=remote.example,mx.remote.example,10 \
-		--host-record=mx.remote.example,127.0.0.2 >"$W/dnsmasq.log" 2>&1 &
+		--host-record=mx.remote.example,127.0.0.2 \
+		--mx-host=slow.example,mx.slow.example,10 \
+		--host-record=mx.slow.example,127.0.0.3 >"$W/dnsmasq.log" 2>&1 &
 	PIDS="$PIDS $!"
 	# the MX at 127.0.0.2 is another server, not this host (mailsock.conf(5))
 	printf '%s\n' "nameservers = 127.0.0.1" "smtp_port = 2525" "retry_min = 1s" "retry_max = 1s" \
@@ -288,6 +292,60 @@ elif [ "$RELAY_REAL" = nodns ]; then
 	skip_part "delivery through smtp-relay: dnsmasq not found (Debian package dnsmasq-base)"
 else
 	skip_part "delivery through smtp-relay to a receiving server: smtp-relay is a stub"
+fi
+
+# ---- a message queued while a run delivers a slow backlog -------------------
+# Five messages for slow.example, whose MX (127.0.0.3:2525,
+# tests/timed_receiver.py) holds each for HOLD s after its data; one run
+# takes them, its four workers held there.  Then a message for
+# remote.example is queued and smtp-relay.path's start merges into that run:
+# it must reach its receiver while the backlog is still held, within 2 s of
+# its 250 (before, it waited for the timer, up to 5 minutes).
+HOLD=8
+slow_held() { [ "$(cat "$W/slow.log" 2>/dev/null | grep -c '^arrived')" -ge 4 ]; }
+received_more() { [ "$(received)" -gt "$1" ]; }
+queue_empty() { [ "$(queue_len)" -eq 0 ]; }
+if [ "$RELAY_REAL" = yes ]; then
+	$E systemctl stop smtp-relay.path
+	wait_for 20 relay_idle
+	$N "$PYTHON3" "$S/tests/timed_receiver.py" 127.0.0.3 2525 "$W/slow.log" "$HOLD" &
+	PIDS="$PIDS $!"
+	for i in 1 2 3 4 5; do send "backlog$i@slow.example" || fail "queueing backlog $i"; done
+	$E systemctl start --no-block smtp-relay.service
+	$E systemctl start smtp-relay.path || fail "start smtp-relay.path again"
+	if wait_for 20 slow_held; then
+		before=$(received)
+		t250=$($N "$PYTHON3" -c 'import smtplib, time
+with smtplib.SMTP("127.0.0.1", 25, local_hostname="late.client", timeout=30) as c:
+    c.sendmail("alice@client.example", ["someone@remote.example"], "Subject: late\r\n\r\nlate\r\n")
+    print(f"{time.time():.6f}")')
+		if wait_for 30 received_more "$before"; then
+			verdict=$("$PYTHON3" - "$RECV/mail/remote.example/someone/new" "$W/slow.log" "$t250" <<'PY'
+import os, sys
+new, slowlog, t250 = sys.argv[1], sys.argv[2], float(sys.argv[3])
+arrived = max(os.stat(os.path.join(new, n)).st_mtime for n in os.listdir(new))
+released = [float(l.split()[1]) for l in open(slowlog) if l.startswith("released")]
+held = not released or min(released) > arrived
+print(f"{arrived - t250:.3f} {'held' if held else 'released'}")
+PY
+)
+			lat=${verdict% *}
+			case $verdict in
+			*" held") "$PYTHON3" -c "import sys; sys.exit(0 if $lat <= 2 else 1)" &&
+				ok "relay: a message queued during a slow backlog reached its MX ${lat} s after its 250, the backlog still held" ||
+				fail "relay: queued during a slow backlog: ${lat} s from its 250 to its MX (target 2 s)" ;;
+			*)	fail "relay: queued during a slow backlog: arrived only after the backlog was released ($verdict)" ;;
+			esac
+		else
+			fail "relay: a message queued during a slow backlog did not arrive (queue $(queue_len))"
+			journal -u smtp-relay.service -o cat | tail -10
+		fi
+		wait_for $((HOLD * 3)) queue_empty && ok "relay: then the backlog was delivered too" ||
+			fail "relay: backlog not delivered (queue $(queue_len))"
+	else
+		fail "relay: the backlog's run never reached the slow receiver"
+		journal -u smtp-relay.service -o cat | tail -10
+	fi
 fi
 
 # ---- local submission: sendmail as a plain user --------------------------------

@@ -52,7 +52,8 @@ sources_of() {
 	reply) echo "$top/smtp-relay/conn.c $top/common/stream.c $top/common/stream_deadline.c
 		$here/short_read.c" ;;
 	headers) echo "$top/sendmail/headers.c" ;;
-	dns) echo "$common $work/dns-fuzz-answers.o $(pkg-config --libs ldns)" ;;
+	dns) echo "$common $work/dns-fuzz-answers.o $top/smtp-relay/dnscache.c
+		$(pkg-config --libs ldns)" ;;
 	session) echo "$common $session" ;;
 	*) echo "$common" ;;
 	esac

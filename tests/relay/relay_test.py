@@ -11,6 +11,8 @@ traffic leaves the namespace.  Parts:
   a black hole     127.0.0.9:25 accepts TCP and never greets
   scripted peers   127.0.0.61-63:25 for replies aiosmtpd cannot give: a 554
                    greeting, EHLO and HELO refused, a drop after the final dot
+  a DNS proxy      127.0.0.1, a free port, in front of nsd: counts the
+                   questions of the DNS cache cases
 
 Mail goes into the relay's queue through a real smtpd-session (a local
 session on a pipe, which may relay), then smtp-relay runs.  Each case gets a
@@ -1307,6 +1309,94 @@ def test_workers_take_entries_as_free(top):
           f"{conns[0][1] - conns[0][0]:.1f}s")
 
 
+def traced_run(c, trace, calls="openat,flock,newfstatat"):
+    """One relay run under strace; its calls as traced_calls gives them."""
+    if not STRACE:
+        raise Skip("strace not installed (Debian package strace)")
+    if subprocess.run([STRACE, "-qq", "-o", "/dev/null", "true"]).returncode != 0:
+        raise Skip("strace cannot trace here (ptrace denied)")
+    env = dict(os.environ)
+    env["ASAN_OPTIONS"] = ":".join(filter(None, [env.get("ASAN_OPTIONS"), "detect_leaks=0"]))
+    with open(c.log, "a") as log:
+        r = subprocess.run([STRACE, "-f", "-y", "-qq", "-e", "signal=none", "-o", trace,
+                            "-e", f"trace={calls}", RELAY, "-c", c.conf],
+                           stderr=log, env=env, timeout=60)
+    check(r.returncode == 0, f"smtp-relay under strace exited {r.returncode}")
+    return [(name, paths) for name, paths in traced_calls(trace)]
+
+
+def test_due_index(top):
+    """entries not due are not opened (env/ID's mtime is the next attempt); then, nothing due is noted"""
+    c = Case(top, "dueindex")
+    later = int(time.time()) + 3600
+    waiting = []
+    for i in range(30):
+        qid = c.put_entry("alice@local.test", [f"w{i}@real.test"], b"Subject: w\n\nw\n")
+        path = os.path.join(c.queue, "env", qid)
+        text = re.sub(r"\nnext \d+", f"\nnext {later}", open(path).read())
+        with open(path, "w") as f:
+            f.write(text)
+        os.utime(path, (later, later))          # as smtp-relay writes a deferred entry
+        waiting.append(qid)
+    legacy = c.put_entry("alice@local.test", ["old@real.test"], b"Subject: o\n\no\n")
+    calls = traced_run(c, os.path.join(c.dir, "strace1.out"))
+    touched = {os.path.basename(p) for name, paths in calls if name in ("openat", "flock")
+               for p in paths if "/queue/env/" in p or "/queue/msg/" in p}
+    check(legacy in touched, f"the entry without the index is due: opened {sorted(touched)}")
+    check(not touched & set(waiting), f"no envelope or message of an entry not due opened: "
+          f"{sorted(touched & set(waiting))}")
+    check(len(delivered("real")) == 1 and sorted(c.entries()) == sorted(waiting),
+          "the due entry delivered, the 30 others kept")
+    time.sleep(1.1)     # env/ must be a second old for its state to be noted
+    c.relay()
+    check(os.path.exists(os.path.join(c.queue, "due")), "nothing due: noted in QUEUE_DIR/due")
+    calls = traced_run(c, os.path.join(c.dir, "strace3.out"))
+    per_entry = [p for name, paths in calls for p in paths if "/queue/env/" in p]
+    check(per_entry == [], f"a run over a noted queue looks at no entry: {per_entry[:5]}")
+    check(sorted(c.entries()) == sorted(waiting), "the 30 entries still there")
+    # a new entry changes env/: the note no longer holds
+    fresh = c.put_entry("alice@local.test", ["fresh@real.test"], b"Subject: f\n\nf\n")
+    c.relay()
+    check(fresh not in c.entries() and len(delivered("real")) == 2, "a new entry is seen")
+
+
+def test_delivered_entry_removed_not_rewritten(top):
+    """a message whose last pending recipient is delivered: its entry is removed, not rewritten first"""
+    c = Case(top, "norewrite")
+    qid = c.submit("alice@local.test", ["x@real.test"])
+    calls = traced_run(c, os.path.join(c.dir, "strace.out"), "renameat,renameat2,unlinkat")
+    env = os.path.join(c.queue, "env", qid)
+    check(len(delivered("real")) == 1 and c.entries() == [], "delivered and removed")
+    check(first(calls, "unlinkat", env) is not None, f"env/{qid} unlinked")
+    rewrites = [n for n, paths in calls if n.startswith("renameat") and env in paths]
+    check(rewrites == [], f"env/{qid} not rewritten before its removal: {rewrites}")
+
+
+def test_arrival_during_slow_backlog(top):
+    """a message queued while every worker is stuck on a slow backlog goes out in the same run"""
+    c = Case(top, "arrival", "max_parallel = 2\ngreeting_timeout = 10s\n")
+    for i in range(2):
+        c.put_entry("alice@local.test", [f"b{i}@slowmx.test"], b"Subject: b\n\nb\n")
+    p = c.start_relay()
+    end = time.monotonic() + 20
+    while time.monotonic() < end and len(BLACK_HOLE.conns) < 2:
+        time.sleep(0.02)
+    check(len(BLACK_HOLE.conns) == 2, "both workers held by the silent MX")
+    qid = c.submit("alice@local.test", ["fresh@real.test"])
+    while time.monotonic() < end + 10 and not delivered("real"):
+        time.sleep(0.02)
+    with BLACK_HOLE.lock:
+        held = [rec[1] is None for rec in BLACK_HOLE.conns]
+    got = [m[1] for m in delivered("real")]
+    check(got == [["fresh@real.test"]], f"the new message delivered first: {got}")
+    check(all(held), "while both backlog connections were still waiting for a greeting")
+    p.wait(timeout=60)
+    children.remove(p)
+    check(p.returncode == 0, f"the run exited {p.returncode}")
+    check(c.entries() == [] and len(delivered("real")) == 3,
+          f"then the backlog went to the next MX: {c.entries()} {qid}")
+
+
 def test_sigkill_mid_delivery(top):
     """SIGKILL while the server holds the data: the next run delivers"""
     c = Case(top, "sigkill")
@@ -1440,6 +1530,97 @@ def test_bulk_connection_reuse(top):
     ehlos = sinks["real"][0].ehlos
     check(ehlos <= 4 * 10, f"sessions reused: {ehlos} connections for 200 messages")
     print(f"  200 messages in {time.time() - t:.1f}s over {ehlos} connections")
+
+
+class CountingProxy:
+    """A UDP proxy in front of nsd that counts the questions it forwards,
+    by (name, type): what the relay really asks the DNS server."""
+
+    def __init__(self):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.asked = []
+        self.lock = threading.Lock()
+        self.stop = False
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+        self.thread.start()
+
+    @staticmethod
+    def question(pkt):
+        labels, i = [], 12
+        while i < len(pkt) and pkt[i]:
+            labels.append(pkt[i + 1:i + 1 + pkt[i]].decode("ascii", "replace").lower())
+            i += 1 + pkt[i]
+        qtype = int.from_bytes(pkt[i + 1:i + 3], "big")
+        return ".".join(labels), {1: "A", 15: "MX", 28: "AAAA", 5: "CNAME"}.get(qtype, qtype)
+
+    def serve(self):
+        self.sock.settimeout(0.2)
+        while not self.stop:
+            try:
+                pkt, client = self.sock.recvfrom(4096)
+            except OSError:
+                continue
+            with self.lock:
+                self.asked.append(self.question(pkt))
+            up = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            up.settimeout(2)
+            try:
+                up.sendto(pkt, ("127.0.0.1", DNS_PORT))
+                self.sock.sendto(up.recv(4096), client)
+            except OSError:
+                pass
+            finally:
+                up.close()
+
+    def close(self):
+        self.stop = True
+        self.thread.join()
+        self.sock.close()
+
+    def count(self, name=None):
+        with self.lock:
+            return len([q for q in self.asked if name is None or q[0] == name])
+
+
+def counted_case(top, name):
+    proxy = CountingProxy()
+    return proxy, Case(top, name, f"nameservers = 127.0.0.1@{proxy.port}\n")
+
+
+def test_dns_cache_per_run(top):
+    """200 messages to 2 domains: the run asks DNS at most 12 times, not 600"""
+    proxy, c = counted_case(top, "dnscache")
+    try:
+        for i in range(200):
+            c.put_entry("alice@local.test", [f"u{i}@d{i % 2}.bulk.test"], b"Subject: c\n\nc\n")
+        c.relay(timeout=120)
+        check(c.entries() == [] and len(delivered("real")) == 200, "all 200 delivered")
+        asked = sorted(set(proxy.asked))
+        check(0 < proxy.count() <= 12, f"{proxy.count()} questions (at most 12): {proxy.asked}")
+        check(("d0.bulk.test", "MX") in asked and ("mx.real.test", "A") in asked,
+              f"the questions went through the counting proxy: {asked}")
+        print(f"  {proxy.count()} DNS questions for 200 messages")
+    finally:
+        proxy.close()
+
+
+def test_dns_cache_negative_and_ttl0(top):
+    """NXDOMAIN is kept for its SOA's negative TTL (RFC 2308); TTL 0 is never kept"""
+    proxy, c = counted_case(top, "dnsneg")
+    try:
+        for i in range(10):
+            c.put_entry("alice@local.test", [f"n{i}@nonexistent.test"], b"Subject: n\n\nn\n")
+            c.put_entry("alice@local.test", [f"z{i}@ttl0.test"], b"Subject: z\n\nz\n")
+        c.relay(timeout=120)
+        check(c.entries() == [], "all done")
+        check(proxy.count("nonexistent.test") == 1,
+              f"NXDOMAIN asked once for 10 messages: {proxy.count('nonexistent.test')}")
+        check(proxy.count("ttl0.test") == 10,
+              f"the TTL 0 MX asked once per message: {proxy.count('ttl0.test')}")
+    finally:
+        proxy.close()
 
 
 def test_wire_format(top):
