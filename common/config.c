@@ -347,6 +347,30 @@ static const char *parse_user(struct config *cfg, const char *value)
 	return NULL;
 }
 
+/* A path, or "" for none. */
+static const char *parse_aliases(struct config *cfg, const char *value)
+{
+	cfg->aliases[0] = '\0';
+	return value[0] ? parse_path(cfg->aliases, sizeof cfg->aliases, value) : NULL;
+}
+
+static const char *parse_capture(struct config *cfg, const char *value)
+{
+	cfg->capture[0] = '\0';
+	return value[0] ? parse_path(cfg->capture, sizeof cfg->capture, value) : NULL;
+}
+
+/* A shell command line, "" for none: one line of printable text. */
+static const char *parse_message_command(struct config *cfg, const char *value)
+{
+	for (const unsigned char *p = (const unsigned char *)value; *p; p++)
+		if (*p < 0x20 && *p != '\t')
+			return "control character in command";
+	if (!string_copy(cfg->message_command, sizeof cfg->message_command, value))
+		return "command too long";
+	return NULL;
+}
+
 /* Every key.  Defaults that depend on the machine or on other keys:
  * hostname (the host's name: config_init), domains (the hostname) and
  * bounce_sender (MAILER-DAEMON@hostname): config_finish. */
@@ -364,6 +388,10 @@ static const struct key keys[] = {
 	OWN(user, parse_user, NULL),
 	COUNT(max_connections, 1, 100000, 200),
 	COUNT(max_connections_per_source, 1, 100000, 20),
+	OWN(aliases, parse_aliases, NULL),
+	OWN(message_command, parse_message_command, NULL),
+	SECONDS(message_command_timeout, 1, 365 * DAY, 60),
+	OWN(capture, parse_capture, NULL),
 	/* smtp-relay */
 	OWN(nameservers, parse_nameservers, NULL),
 	COUNT(smtp_port, 1, 65535, 25),

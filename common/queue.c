@@ -80,6 +80,8 @@ static void put_envelope(FILE *f, const struct envelope *env)
 	fprintf(f, "arrival %lld\n", (long long)env->arrival);
 	put_field(f, "peer", env->peer);
 	put_field(f, "helo", env->helo);
+	if (env->session[0])
+		put_field(f, "session", env->session);
 	put_field(f, "sender", env->sender);
 	put_field(f, "body", env->body_8bit ? "8BITMIME" : "7BIT");
 	put_field(f, "smtputf8", env->smtputf8 ? "yes" : "no");
@@ -305,6 +307,8 @@ static int parse_line(struct envelope *env, const char *key, const char *value)
 		ok = string_copy(env->peer, sizeof env->peer, value);
 	else if (strcmp(key, "helo") == 0)
 		ok = string_copy(env->helo, sizeof env->helo, value);
+	else if (strcmp(key, "session") == 0)
+		ok = string_copy(env->session, sizeof env->session, value);
 	else if (strcmp(key, "sender") == 0)
 		ok = (free(env->sender), env->sender = strdup(value)) != NULL;
 	else if (strcmp(key, "body") == 0)

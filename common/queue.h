@@ -39,6 +39,7 @@ struct envelope {
 	time_t arrival;
 	char peer[64];           /* client address, or "local" */
 	char helo[256];
+	char session[64];        /* the session that accepted it, or "" */
 	char *sender;            /* "" for the null sender <> */
 	bool body_8bit;          /* BODY=8BITMIME */
 	bool smtputf8;           /* SMTPUTF8 was given */

@@ -11,6 +11,7 @@
 #include "fsutil.h"
 #include "log.h"
 #include "mx.h"
+#include "pipe.h"
 #include "queue.h"
 
 #include <errno.h>
@@ -94,6 +95,37 @@ static void deliver_domain(struct work *w, const char *domain, struct job *job)
 	route_free(&route);
 }
 
+/* The transport of a group: its recipients share first's rcpt-via (and,
+ * for SMTP, a route).  This is the one place that picks a transport. */
+static void deliver_group(struct work *w, const struct envelope_rcpt *first, struct job *job)
+{
+	switch (first->via) {
+	case VIA_PIPE:
+		pipe_deliver(w->rn->cfg, &w->env, first->via_value, job);
+		return;
+	case VIA_LMTP:
+		for (size_t i = 0; i < job->n; i++)
+			result_set(&job->rcpts[i]->result, OUT_TEMP, 451, "4.3.0",
+			           "no LMTP transport in this smtp-relay");
+		return;
+	case VIA_SMTP:
+		deliver_domain(w, domain_of(first->address), job);
+		return;
+	}
+}
+
+/* Recipients share a job when they share a transport: the same rcpt-via
+ * (kind and value), or SMTP and a route. */
+static bool same_group(const struct config *cfg, const struct envelope_rcpt *a,
+                       const struct envelope_rcpt *b)
+{
+	if (a->via != b->via)
+		return false;
+	if (a->via != VIA_SMTP)
+		return strcmp(a->via_value, b->via_value) == 0;
+	return same_route(cfg, domain_of(a->address), domain_of(b->address));
+}
+
 /* Durably record the recipients of the domain being delivered that its
  * last transaction delivered (client.c calls this after each one, so a
  * crash later in the run does not send to them again).  -1 when the
@@ -113,8 +145,8 @@ static int save_delivered(void *arg, const struct job *job)
 	return -1;
 }
 
-/* One job per route, in the order the domains first appear; the recipients
- * left for later routes keep their order in left[]. */
+/* One job per transport and route, in the order they first appear; the
+ * recipients left for later jobs keep their order in left[]. */
 static void deliver_all(struct work *w)
 {
 	struct job_rcpt **left = calloc(w->n ? w->n : 1, sizeof *left);
@@ -125,16 +157,16 @@ static void deliver_all(struct work *w)
 	for (size_t i = 0; left && i < w->n; i++)
 		left[n_left++] = &w->rcpts[i];
 	while (group && n_left > 0 && !w->broken) {
-		const char *domain = domain_of(left[0]->rcpt->address);
+		const struct envelope_rcpt *first = left[0]->rcpt;
 		size_t rest = 0;
 		job.n = 0;
 		for (size_t i = 0; i < n_left; i++)
-			if (same_route(w->rn->cfg, domain_of(left[i]->rcpt->address), domain))
+			if (same_group(w->rn->cfg, left[i]->rcpt, first))
 				group[job.n++] = left[i];
 			else
 				left[rest++] = left[i];
 		n_left = rest;
-		deliver_domain(w, domain, &job);
+		deliver_group(w, first, &job);
 	}
 	free(left);
 	free(group);
