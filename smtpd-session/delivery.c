@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -48,6 +49,70 @@ static void put_text(struct spool *sp, const char *s)
 	spool_write(sp, s, strlen(s));
 }
 
+/* Has an earlier target already named this alias? */
+static bool alias_seen(const struct transaction *tx, size_t upto)
+{
+	for (size_t k = 0; k < upto; k++)
+		if (strcasecmp(tx->rcpts[k].alias, tx->rcpts[upto].alias) == 0)
+			return true;
+	return false;
+}
+
+/* Delivered-To: for each alias the message was expanded for, once (as
+ * qmail does): a copy that comes back through a forward is a loop. */
+static void write_delivered_to(struct spool *sp, const struct transaction *tx)
+{
+	char line[ADDRESS_MAX + 32];
+
+	for (size_t i = 0; i < tx->n_rcpts; i++) {
+		if (!tx->rcpts[i].alias[0] || alias_seen(tx, i))
+			continue;
+		snprintf(line, sizeof line, "Delivered-To: %s\n", tx->rcpts[i].alias);
+		put_text(sp, line);
+	}
+}
+
+static bool names_alias(const struct transaction *tx, const char *value)
+{
+	for (size_t i = 0; i < tx->n_rcpts; i++)
+		if (tx->rcpts[i].alias[0] && strcasecmp(tx->rcpts[i].alias, value) == 0)
+			return true;
+	return false;
+}
+
+bool spool_loops(struct spool *sp, const struct transaction *tx)
+{
+	static char head[65536];
+	bool any = false;
+
+	for (size_t i = 0; i < tx->n_rcpts && !any; i++)
+		any = tx->rcpts[i].alias[0] != '\0';
+	if (!any || sp->error || spool_flush(sp) < 0)
+		return false;
+	ssize_t n = pread(sp->fd, head, sizeof head - 1, (off_t)sp->trace_end);
+	if (n <= 0)
+		return false;
+	head[n] = '\0';
+	for (char *line = head; *line && *line != '\n';) {
+		char *end = strchr(line, '\n');
+		if (!end)
+			break;
+		*end = '\0';
+		if (strncasecmp(line, "Delivered-To:", 13) == 0) {
+			char *v = line + 13;
+			while (*v == ' ' || *v == '\t')
+				v++;
+			size_t len = strlen(v);
+			while (len > 0 && (v[len - 1] == ' ' || v[len - 1] == '\t'))
+				v[--len] = '\0';
+			if (names_alias(tx, v))
+				return true;
+		}
+		line = end + 1;
+	}
+	return false;
+}
+
 /* Return-Path (RFC 5321 4.4) and our Received trace field. */
 static void write_trace(struct spool *sp, const struct transaction *tx, const struct trace *tr,
                         const char *hostname)
@@ -59,6 +124,7 @@ static void write_trace(struct spool *sp, const struct transaction *tx, const st
 	strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S %z", localtime_r(&now, &tm));
 	snprintf(line, sizeof line, "Return-Path: <%s>\n", tx->sender);
 	put_text(sp, line);
+	write_delivered_to(sp, tx);
 	if (tr->peer_is_local)
 		snprintf(line, sizeof line, "Received: from %s (local)\n", tr->helo);
 	else
@@ -105,6 +171,7 @@ int spool_open(struct spool *sp, struct stores *st, const struct transaction *tx
 		return -1;
 	}
 	write_trace(sp, tx, tr, st->cfg->hostname);
+	sp->trace_end = sp->size;
 	sp->limit = sp->size + limit;
 	return 0;
 }
@@ -129,9 +196,16 @@ static int deliver_to_queue(struct spool *sp, const struct transaction *tx, cons
 	int rc = envelope_init(&env, sp->id, tr->peer, tr->helo, tx->sender);
 	env.body_8bit = tx->body_8bit;
 	env.smtputf8 = tx->smtputf8;
-	for (size_t i = 0; i < tx->n_rcpts && rc == 0; i++)
-		if (tx->rcpts[i].kind == TARGET_QUEUE)
-			rc = envelope_add_rcpt(&env, RCPT_PENDING, tx->rcpts[i].address);
+	if (tr->session_id)
+		snprintf(env.session, sizeof env.session, "%s", tr->session_id);
+	for (size_t i = 0; i < tx->n_rcpts && rc == 0; i++) {
+		const struct target *t = &tx->rcpts[i];
+		if (t->kind != TARGET_QUEUE)
+			continue;
+		rc = envelope_add_rcpt(&env, RCPT_PENDING, t->address);
+		if (rc == 0 && t->via != VIA_SMTP)
+			rc = envelope_set_via(&env, t->via, t->via_value);
+	}
 	if (rc == 0)
 		rc = queue_enqueue(queuefd, sp->dirfd, sp->path, sp->fd, &env);
 	int saved = errno;

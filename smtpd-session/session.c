@@ -101,6 +101,7 @@ enum canned {
 	R_RELAY_DENIED,
 	R_SOURCE_ROUTE,
 	R_MAILBOX_TEMPFAIL,
+	R_ALIAS_LOOP,
 	R_MAIL_FIRST_DATA,
 	R_NO_RCPTS,
 	R_DATA_ARGUMENT,
@@ -141,6 +142,7 @@ static const char canned[][80] = {
 	[R_RELAY_DENIED] = "554 5.7.1 Relay access denied",
 	[R_SOURCE_ROUTE] = "554 5.7.1 Source routes are not accepted",
 	[R_MAILBOX_TEMPFAIL] = "451 4.3.0 Mailbox unavailable, try again later",
+	[R_ALIAS_LOOP] = "554 5.4.6 Alias loop or too many levels of aliases",
 	[R_MAIL_FIRST_DATA] = "503 5.5.1 Need MAIL command",
 	[R_NO_RCPTS] = "554 5.5.1 No valid recipients",
 	[R_DATA_ARGUMENT] = "501 5.5.4 DATA takes no parameters",
@@ -216,6 +218,7 @@ static void transaction_reset(struct session *s)
 	s->tx.smtputf8 = false;
 	s->tx.body_8bit = false;
 	s->tx.n_rcpts = 0;
+	s->tx.n_given = 0;
 }
 
 static const char *protocol(const struct session *s)
@@ -476,10 +479,11 @@ static const struct refusal {
 	[TARGET_RELAY_DENIED] = { "relay-denied", R_RELAY_DENIED },
 	[TARGET_ROUTE_DENIED] = { "source-route", R_SOURCE_ROUTE },
 	[TARGET_TEMPFAIL] = { "local-trouble", R_MAILBOX_TEMPFAIL },
+	[TARGET_LOOP] = { "alias-loop", R_ALIAS_LOOP },
 };
 
-/* Parse "TO:<path>" (or the bare "<postmaster>") into a target. */
-static bool rcpt_target(struct session *s, const char *path, struct target *t)
+/* Parse "TO:<path>" (or the bare "<postmaster>") into its targets. */
+static bool rcpt_target(struct session *s, const char *path, struct target *t, size_t *n)
 {
 	struct mailbox mb;
 	size_t used;
@@ -487,7 +491,7 @@ static bool rcpt_target(struct session *s, const char *path, struct target *t)
 
 	if (strncasecmp(path, "<postmaster>", 12) == 0) {
 		used = 12;
-		v = target_postmaster(&s->stores, t);
+		v = target_postmaster(&s->stores, t, n);
 	} else {
 		enum addr_status st = path_parse(path, strlen(path), s->tx.smtputf8, &mb, &used);
 		switch (st) {
@@ -505,7 +509,7 @@ static bool rcpt_target(struct session *s, const char *path, struct target *t)
 			refuse_rcpt(s, path, "syntax", R_RCPT_SYNTAX);
 			return false;
 		}
-		v = target_resolve(&s->stores, s->peer.may_relay, &mb, t);
+		v = target_resolve(&s->stores, s->peer.may_relay, &mb, t, n);
 	}
 	const char *rest = path + used;
 	while (*rest == ' ')
@@ -539,27 +543,64 @@ static bool check_rcpt(struct session *s, const char *arg)
 		say(s, R_RCPT_SYNTAX);
 		return false;
 	}
-	if (s->tx.n_rcpts >= s->cfg->max_recipients) {
+	if (s->tx.n_given >= s->cfg->max_recipients) {
 		say(s, R_TOO_MANY_RCPTS);
 		return false;
 	}
 	return true;
 }
 
-/* Resolve the recipient (which may still refuse it) and add it. */
+/* Room for n more targets. */
+static bool make_room(struct session *s, size_t n)
+{
+	if (s->tx.n_rcpts + n <= s->tx.cap)
+		return true;
+	size_t cap = s->tx.cap * 2 > s->tx.n_rcpts + n ? s->tx.cap * 2 : s->tx.n_rcpts + n;
+	struct target *r = realloc(s->tx.rcpts, cap * sizeof *r);
+	if (!r)
+		return false;
+	s->tx.rcpts = r;
+	s->tx.cap = cap;
+	return true;
+}
+
+static const char *target_name(const struct target *t)
+{
+	if (t->kind == TARGET_MAILDIR)
+		return t->dir;
+	return t->via == VIA_PIPE ? "pipe" : t->via == VIA_LMTP ? "lmtp" : "queue";
+}
+
+/* Resolve the recipient (which may still refuse it) and add its targets. */
 static void proceed_rcpt(struct session *s, const char *arg)
 {
-	struct target t;
+	static struct target t[ALIAS_TARGETS_MAX];
+	size_t n = 0, added = 0;
+	char rcpt[ADDRESS_MAX + 1];
 
-	if (!rcpt_target(s, after_keyword(arg, "TO:"), &t))
+	if (!rcpt_target(s, after_keyword(arg, "TO:"), t, &n))
 		return;
-	if (!already_listed(s, &t))
-		s->tx.rcpts[s->tx.n_rcpts++] = t;
+	if (!make_room(s, n)) {
+		reply(s, 452, "4.3.1", "Insufficient system storage");
+		return;
+	}
+	snprintf(rcpt, sizeof rcpt, "%s", t[0].alias[0] ? t[0].alias : t[0].address);
+	for (size_t i = 0; i < n; i++) {
+		if (already_listed(s, &t[i]))
+			continue;
+		s->tx.rcpts[s->tx.n_rcpts++] = t[i];
+		added++;
+		if (n > 1 || t[i].alias[0])
+			log_event(LOG_LEVEL_INFO, "alias", "rcpt", rcpt, "target", target_name(&t[i]),
+			          "to", t[i].kind == TARGET_MAILDIR ? t[i].address
+			                : t[i].via_value ? t[i].via_value : t[i].address, NULL);
+	}
+	s->tx.n_given += added > 0;
 	s->state = STATE_RCPT;
 	s->rcpts_accepted++;
-	log_event(LOG_LEVEL_INFO, "rcpt", "to", t.address, "result", "accepted",
-	          "target", t.kind == TARGET_QUEUE ? "queue" : t.dir, NULL);
-	reply(s, 250, "2.1.5", "Recipient <%s> OK", t.address);
+	log_event(LOG_LEVEL_INFO, "rcpt", "to", rcpt, "result", "accepted",
+	          "target", n == 1 ? target_name(&t[0]) : "alias", NULL);
+	reply(s, 250, "2.1.5", "Recipient <%s> OK", rcpt);
 }
 
 /* ---- DATA ------------------------------------------------------------- */
@@ -604,6 +645,11 @@ static void finish_message(struct session *s, const struct data_machine *m, cons
 	} else if (m->received_headers > HOP_LIMIT) {
 		spool_discard(&s->spool);
 		say(s, R_TOO_MANY_HOPS);
+	} else if (spool_loops(&s->spool, &s->tx)) {
+		/* our Delivered-To for an alias it is addressed to: it went round */
+		spool_discard(&s->spool);
+		log_event(LOG_LEVEL_INFO, "loop", "msgid", s->spool.id, "reason", "Delivered-To", NULL);
+		reply(s, 554, "5.4.6", "Mail loop: already delivered to an alias of this message");
 	} else if (s->spool.error || spool_commit(&s->spool, &s->tx, tr) < 0) {
 		int err = s->spool.error ? s->spool.error : errno;
 		spool_discard(&s->spool);
@@ -641,7 +687,7 @@ static bool check_data(struct session *s, const char *arg)
 static void proceed_data(struct session *s, const char *arg)
 {
 	struct data_machine m;
-	struct trace tr = { s->helo, s->peer.addr, s->peer.local, protocol(s) };
+	struct trace tr = { s->helo, s->peer.addr, s->peer.local, protocol(s), s->id };
 
 	(void)arg;
 	if (spool_open(&s->spool, &s->stores, &s->tx, &tr, s->cfg->max_message_size) < 0) {
@@ -899,6 +945,7 @@ int session_run_with(const struct config *cfg, const struct stream_backend *back
 	          "relay", s->peer.may_relay ? "yes" : "no", NULL);
 	/* only tx.rcpts[0 .. n_rcpts) is ever read: no need to clear it */
 	s->tx.rcpts = malloc(cfg->max_recipients * sizeof *s->tx.rcpts);
+	s->tx.cap = cfg->max_recipients;
 	if (!s->tx.rcpts) {
 		say(s, R_NO_MEMORY);
 		stream_flush(&s->io);

@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 void stores_init(struct stores *st, const struct config *cfg)
@@ -15,6 +16,17 @@ void stores_init(struct stores *st, const struct config *cfg)
 	st->cfg = cfg;
 	st->rootfd = -1;
 	st->queuefd = -1;
+	st->aliases = NULL;
+	st->aliases_read = false;
+}
+
+static const struct aliases *stores_aliases(struct stores *st)
+{
+	if (!st->aliases_read && st->cfg->aliases[0]) {
+		st->aliases = aliases_load(st->cfg->aliases);
+		st->aliases_read = st->aliases != NULL;
+	}
+	return st->aliases;
 }
 
 int stores_root(struct stores *st)
@@ -46,53 +58,87 @@ void stores_close(struct stores *st)
 	if (st->queuefd >= 0)
 		close(st->queuefd);
 	st->rootfd = st->queuefd = -1;
+	aliases_free(st->aliases);
+	st->aliases = NULL;
+	st->aliases_read = false;
 }
 
-/* out->address is of a local domain: its Maildir, by the rule of local.h. */
-static enum target_verdict local_target(struct stores *st, struct target *out)
+/* One of the alias module's targets as the session's. */
+static void from_alias(const struct alias_target *a, const char *rcpt, struct target *t)
 {
-	out->kind = TARGET_MAILDIR;
-	switch (local_maildir(stores_root(st), out->address, out->dir, sizeof out->dir)) {
-	case LOCAL_OK:
+	memset(t, 0, sizeof *t);
+	t->kind = a->kind == ALIAS_MAILDIR ? TARGET_MAILDIR : TARGET_QUEUE;
+	t->via = a->kind == ALIAS_PIPE ? VIA_PIPE : a->kind == ALIAS_LMTP ? VIA_LMTP : VIA_SMTP;
+	t->via_value = a->via;
+	memcpy(t->dir, a->dir, sizeof t->dir);
+	memcpy(t->address, a->address, sizeof t->address);
+	/* a copy that reached another mailbox than the one asked for is aliased */
+	if (a->kind != ALIAS_MAILDIR || strcasecmp(a->address, rcpt) != 0)
+		snprintf(t->alias, sizeof t->alias, "%s", rcpt);
+}
+
+/* address is of a local domain: its targets, by the aliases and the rule
+ * of local.h. */
+static enum target_verdict local_targets(struct stores *st, const char *address,
+                                         struct target *out, size_t *n)
+{
+	struct alias_target a[ALIAS_TARGETS_MAX];
+	const struct aliases *al = stores_aliases(st);
+
+	if (st->cfg->aliases[0] && !al)
+		return TARGET_TEMPFAIL;                      /* out of memory */
+	switch (alias_resolve(al, st->cfg, stores_root(st), address, a, ALIAS_TARGETS_MAX, n)) {
+	case ALIAS_OK:
+		for (size_t i = 0; i < *n; i++)
+			from_alias(&a[i], address, &out[i]);
 		return TARGET_OK;
-	case LOCAL_UNKNOWN:
+	case ALIAS_UNKNOWN:
 		return TARGET_UNKNOWN_USER;
-	case LOCAL_BAD_NAME:
+	case ALIAS_BAD_NAME:
 		return TARGET_BAD_LOCAL;
-	case LOCAL_NOT_MAILDIR:
-		log_event(LOG_LEVEL_ERROR, "trouble", "path", out->dir,
-		          "error", "not a Maildir: tmp, new or cur missing", NULL);
-		return TARGET_TEMPFAIL;
-	case LOCAL_ERROR:
-		if (st->rootfd >= 0)           /* else stores_root() said why */
-			log_event(LOG_LEVEL_ERROR, "trouble", "path", out->dir,
-			          "error", strerror(errno), NULL);
+	case ALIAS_LOOP:
+		log_event(LOG_LEVEL_ERROR, "alias-loop", "rcpt", address, NULL);
+		return TARGET_LOOP;
+	case ALIAS_TEMPFAIL:
 		return TARGET_TEMPFAIL;
 	}
 	return TARGET_TEMPFAIL;
 }
 
 enum target_verdict target_resolve(struct stores *st, bool may_relay,
-                                   const struct mailbox *mb, struct target *out)
+                                   const struct mailbox *mb, struct target *out, size_t *n)
 {
 	memset(out, 0, sizeof *out);
+	*n = 0;
 	if (!mailbox_format(mb, out->address, sizeof out->address))
 		return TARGET_BAD_LOCAL;
 	if (mb->source_route && !may_relay)
 		return TARGET_ROUTE_DENIED;
-	if (!mb->literal && config_is_local_domain(st->cfg, mb->domain))
-		return local_target(st, out);
+	if (!mb->literal && config_is_local_domain(st->cfg, mb->domain)) {
+		char address[ADDRESS_MAX + 1];
+		memcpy(address, out->address, sizeof address);
+		enum target_verdict v = local_targets(st, address, out, n);
+		if (v != TARGET_OK)
+			memcpy(out->address, address, sizeof address);   /* the refusal names it */
+		return v;
+	}
 	if (!may_relay)
 		return TARGET_RELAY_DENIED;
 	out->kind = TARGET_QUEUE;
+	*n = 1;
 	return TARGET_OK;
 }
 
-enum target_verdict target_postmaster(struct stores *st, struct target *out)
+enum target_verdict target_postmaster(struct stores *st, struct target *out, size_t *n)
 {
+	char address[ADDRESS_MAX + 1];
+
 	memset(out, 0, sizeof *out);
-	snprintf(out->address, sizeof out->address, "postmaster@%s", st->cfg->domains[0]);
-	return local_target(st, out);
+	snprintf(address, sizeof address, "postmaster@%s", st->cfg->domains[0]);
+	enum target_verdict v = local_targets(st, address, out, n);
+	if (v != TARGET_OK)
+		memcpy(out->address, address, sizeof address);
+	return v;
 }
 
 bool target_same(const struct target *a, const struct target *b)
@@ -101,5 +147,9 @@ bool target_same(const struct target *a, const struct target *b)
 		return false;
 	if (a->kind == TARGET_MAILDIR)
 		return strcmp(a->dir, b->dir) == 0;
+	if (a->via != b->via)
+		return false;
+	if (a->via != VIA_SMTP)                      /* one run of a command per message */
+		return strcmp(a->via_value, b->via_value) == 0;
 	return strcmp(a->address, b->address) == 0;
 }
