@@ -49,33 +49,22 @@ static void put_text(struct spool *sp, const char *s)
 	spool_write(sp, s, strlen(s));
 }
 
-/* Has an earlier target already named this alias? */
-static bool alias_seen(const struct transaction *tx, size_t upto)
-{
-	for (size_t k = 0; k < upto; k++)
-		if (strcasecmp(tx->rcpts[k].alias, tx->rcpts[upto].alias) == 0)
-			return true;
-	return false;
-}
-
 /* Delivered-To: for each alias the message was expanded for, once (as
  * qmail does): a copy that comes back through a forward is a loop. */
 static void write_delivered_to(struct spool *sp, const struct transaction *tx)
 {
 	char line[ADDRESS_MAX + 32];
 
-	for (size_t i = 0; i < tx->n_rcpts; i++) {
-		if (!tx->rcpts[i].alias[0] || alias_seen(tx, i))
-			continue;
-		snprintf(line, sizeof line, "Delivered-To: %s\n", tx->rcpts[i].alias);
+	for (size_t i = 0; i < tx->n_aliases; i++) {
+		snprintf(line, sizeof line, "Delivered-To: %s\n", tx->aliases[i]);
 		put_text(sp, line);
 	}
 }
 
 static bool names_alias(const struct transaction *tx, const char *value)
 {
-	for (size_t i = 0; i < tx->n_rcpts; i++)
-		if (tx->rcpts[i].alias[0] && strcasecmp(tx->rcpts[i].alias, value) == 0)
+	for (size_t i = 0; i < tx->n_aliases; i++)
+		if (strcasecmp(tx->aliases[i], value) == 0)
 			return true;
 	return false;
 }
@@ -83,11 +72,7 @@ static bool names_alias(const struct transaction *tx, const char *value)
 bool spool_loops(struct spool *sp, const struct transaction *tx)
 {
 	static char head[65536];
-	bool any = false;
-
-	for (size_t i = 0; i < tx->n_rcpts && !any; i++)
-		any = tx->rcpts[i].alias[0] != '\0';
-	if (!any || sp->error || spool_flush(sp) < 0)
+	if (tx->n_aliases == 0 || sp->error || spool_flush(sp) < 0)
 		return false;
 	ssize_t n = pread(sp->fd, head, sizeof head - 1, (off_t)sp->trace_end);
 	if (n <= 0)

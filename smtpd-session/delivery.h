@@ -22,6 +22,8 @@ struct transaction {
 	size_t n_rcpts;
 	size_t cap;                     /* rcpts has room for this many */
 	size_t n_given;                 /* RCPTs that added a target (max_recipients) */
+	char (*aliases)[ADDRESS_MAX + 1]; /* the recipients that aliases expanded, each once */
+	size_t n_aliases, cap_aliases;
 };
 
 /* What the Received field tells (RFC 5321 4.4). */

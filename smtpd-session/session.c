@@ -219,6 +219,7 @@ static void transaction_reset(struct session *s)
 	s->tx.body_8bit = false;
 	s->tx.n_rcpts = 0;
 	s->tx.n_given = 0;
+	s->tx.n_aliases = 0;
 }
 
 static const char *protocol(const struct session *s)
@@ -571,6 +572,26 @@ static const char *target_name(const struct target *t)
 	return t->via == VIA_PIPE ? "pipe" : t->via == VIA_LMTP ? "lmtp" : "queue";
 }
 
+/* Note rcpt as expanded by an alias (its Delivered-To:), once. */
+static bool note_alias(struct session *s, const char *rcpt)
+{
+	struct transaction *tx = &s->tx;
+
+	for (size_t i = 0; i < tx->n_aliases; i++)
+		if (strcasecmp(tx->aliases[i], rcpt) == 0)
+			return true;
+	if (tx->n_aliases == tx->cap_aliases) {
+		size_t cap = tx->cap_aliases ? 2 * tx->cap_aliases : 8;
+		char (*a)[ADDRESS_MAX + 1] = realloc(tx->aliases, cap * sizeof *a);
+		if (!a)
+			return false;
+		tx->aliases = a;
+		tx->cap_aliases = cap;
+	}
+	snprintf(tx->aliases[tx->n_aliases++], sizeof tx->aliases[0], "%s", rcpt);
+	return true;
+}
+
 /* Resolve the recipient (which may still refuse it) and add its targets. */
 static void proceed_rcpt(struct session *s, const char *arg)
 {
@@ -584,7 +605,14 @@ static void proceed_rcpt(struct session *s, const char *arg)
 		reply(s, 452, "4.3.1", "Insufficient system storage");
 		return;
 	}
-	snprintf(rcpt, sizeof rcpt, "%s", t[0].alias[0] ? t[0].alias : t[0].address);
+	const char *aliased = NULL;
+	for (size_t i = 0; i < n && !aliased; i++)
+		aliased = t[i].alias[0] ? t[i].alias : NULL;
+	snprintf(rcpt, sizeof rcpt, "%s", aliased ? aliased : t[0].address);
+	if (aliased && !note_alias(s, rcpt)) {
+		reply(s, 452, "4.3.1", "Insufficient system storage");
+		return;
+	}
 	for (size_t i = 0; i < n; i++) {
 		if (already_listed(s, &t[i]))
 			continue;
@@ -887,6 +915,7 @@ static void session_close(struct session *s, enum close_reason reason)
 	spool_discard(&s->spool);
 	stores_close(&s->stores);
 	free(s->tx.rcpts);
+	free(s->tx.aliases);
 }
 
 /* Read lines and hand each to on_line until the session must end. */
