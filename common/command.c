@@ -168,10 +168,16 @@ static void supervise(pid_t pid, int in, int outr, int msgfd, unsigned timeout,
 		close(outr);
 }
 
-static size_t make_env(char *store, size_t size, char **envp, const struct command_var *vars,
-                       size_t n_vars)
+/* envp points into store (malloc'ed, the caller frees it). */
+static char *make_env(char **envp, const struct command_var *vars, size_t n_vars)
 {
-	size_t used = 0, k = 0;
+	size_t used = 0, k = 0, size = 1;
+
+	for (size_t i = 0; i < n_vars; i++)
+		size += strlen(vars[i].name) + (vars[i].value ? strlen(vars[i].value) : 0) + 2;
+	char *store = malloc(size);
+	if (!store)
+		return NULL;
 
 	envp[k++] = "PATH=/usr/local/bin:/usr/bin:/bin";
 	envp[k++] = "HOME=/";
@@ -184,13 +190,12 @@ static size_t make_env(char *store, size_t size, char **envp, const struct comma
 		used += (size_t)n + 1;
 	}
 	envp[k] = NULL;
-	return k;
+	return store;
 }
 
 void command_run(const char *command, const struct command_var *vars, size_t n_vars, int msgfd,
                  unsigned timeout, const char *user, struct command_result *out)
 {
-	static char store[65536];
 	char *envp[ENV_MAX];
 	int in[2], outp[2];
 
@@ -199,15 +204,21 @@ void command_run(const char *command, const struct command_var *vars, size_t n_v
 		refused(out, "running as root without a user: commands are never run as root");
 		return;
 	}
-	make_env(store, sizeof store, envp, vars, n_vars);
+	char *store = make_env(envp, vars, n_vars);
+	if (!store) {
+		refused(out, "out of memory");
+		return;
+	}
 	if (pipe2(in, O_CLOEXEC) < 0) {
 		refused(out, strerror(errno));
+		free(store);
 		return;
 	}
 	if (pipe2(outp, O_CLOEXEC) < 0) {
 		refused(out, strerror(errno));
 		close(in[0]);
 		close(in[1]);
+		free(store);
 		return;
 	}
 	pid_t pid = fork();
@@ -215,6 +226,7 @@ void command_run(const char *command, const struct command_var *vars, size_t n_v
 		child(command, envp, in[0], outp[1], user);
 	close(in[0]);
 	close(outp[1]);
+	free(store);
 	if (pid < 0) {
 		refused(out, strerror(errno));
 		close(in[1]);

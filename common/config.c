@@ -357,7 +357,11 @@ static const char *parse_aliases(struct config *cfg, const char *value)
 static const char *parse_capture(struct config *cfg, const char *value)
 {
 	cfg->capture[0] = '\0';
-	return value[0] ? parse_path(cfg->capture, sizeof cfg->capture, value) : NULL;
+	if (!value[0])
+		return NULL;
+	if (strlen(value) < 2 || strlen(value) > 300)   /* it is a Maildir name in the session */
+		return "expected an absolute path of 2 to 300 characters";
+	return parse_path(cfg->capture, sizeof cfg->capture, value);
 }
 
 /* A shell command line, "" for none: one line of printable text. */

@@ -1,11 +1,13 @@
 /* delivery.c - one message on its way to disk. */
 #include "delivery.h"
+#include "command.h"
 #include "fsutil.h"
 #include "log.h"
 #include "queue.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -251,4 +253,71 @@ trouble:
 	spool_discard(sp);
 	errno = sp->error;
 	return -1;
+}
+
+/* "a@x b@y ...": the RECIPIENTS variable.  NULL on out of memory. */
+static char *recipient_list(const struct transaction *tx)
+{
+	size_t size = 1;
+
+	for (size_t i = 0; i < tx->n_rcpts; i++)
+		size += strlen(tx->rcpts[i].address) + 1;
+	char *list = malloc(size), *p = list;
+	if (!list)
+		return NULL;
+	for (size_t i = 0; i < tx->n_rcpts; i++) {
+		size_t n = strlen(tx->rcpts[i].address);
+		if (i > 0)
+			*p++ = ' ';
+		memcpy(p, tx->rcpts[i].address, n);
+		p += n;
+	}
+	*p = '\0';
+	return list;
+}
+
+void spool_run_command(struct spool *sp, const struct transaction *tx, const struct trace *tr,
+                       int *code, char *enh, size_t esize, char *text, size_t tsize)
+{
+	const struct config *cfg = sp->stores->cfg;
+	char *rcpts = recipient_list(tx);
+	struct command_result cr;
+	const char *said;
+
+	*code = 451;
+	snprintf(enh, esize, "4.3.0");
+	if (!rcpts || spool_flush(sp) < 0) {
+		snprintf(text, tsize, "Local error in processing");
+		free(rcpts);
+		return;
+	}
+	struct command_var vars[] = {
+		{ "SENDER", tx->sender }, { "RECIPIENTS", rcpts },
+		{ "PEER", tr->peer_is_local ? "" : tr->peer }, { "HELO", tr->helo },
+		{ "SESSION_ID", tr->session_id }, { "MESSAGE_ID", sp->id },
+	};
+	command_run(cfg->message_command, vars, sizeof vars / sizeof vars[0], sp->fd,
+	            cfg->message_command_timeout, cfg->user, &cr);
+	free(rcpts);
+	char verdict = command_verdict(&cr);
+	char status[16];
+	snprintf(status, sizeof status, "%d", cr.status);
+	log_event(LOG_LEVEL_INFO, "command", "msgid", sp->id,
+	          "end", cr.end == COMMAND_EXITED ? "exit" : cr.end == COMMAND_SIGNALED ? "signal"
+	                 : cr.end == COMMAND_TIMEOUT ? "timeout" : "refused",
+	          "status", status, "why", cr.why, NULL);
+	if (verdict == 'D') {
+		*code = 250;
+		snprintf(enh, esize, "2.0.0");
+		snprintf(text, tsize, "Ok: processed as %s", sp->id);
+	} else if (command_enhanced(&cr, verdict == 'T' ? '4' : '5', enh, esize, &said)) {
+		*code = verdict == 'T' ? 451 : 554;
+		snprintf(text, tsize, "%s", said[0] ? said : "Message refused");
+	} else if (verdict == 'T') {
+		snprintf(text, tsize, "Message not processed, try again later");
+	} else {
+		*code = 554;
+		snprintf(enh, esize, "5.3.0");
+		snprintf(text, tsize, "Message refused");
+	}
 }

@@ -63,6 +63,12 @@ int spool_commit(struct spool *sp, const struct transaction *tx, const struct tr
  * aliases it is addressed to (ours, from an earlier pass: a loop)? */
 bool spool_loops(struct spool *sp, const struct transaction *tx);
 
+/* message_command: run it on the stored message with every recipient
+ * (doc/delivery.md); its verdict into code (250, 451, 554), enh and text.
+ * Nothing is kept: the caller discards the spool file. */
+void spool_run_command(struct spool *sp, const struct transaction *tx, const struct trace *tr,
+                       int *code, char *enh, size_t esize, char *text, size_t tsize);
+
 /* Throw the spool file away. */
 void spool_discard(struct spool *sp);
 

@@ -569,6 +569,8 @@ static const char *target_name(const struct target *t)
 {
 	if (t->kind == TARGET_MAILDIR)
 		return t->dir;
+ 	if (t->kind == TARGET_COMMAND)
+		return "message_command";
 	return t->via == VIA_PIPE ? "pipe" : t->via == VIA_LMTP ? "lmtp" : "queue";
 }
 
@@ -656,6 +658,19 @@ static enum stream_status receive_data(struct session *s, struct data_machine *m
 	return STREAM_OK;
 }
 
+/* message_command's verdict is the reply to the dot; nothing is kept. */
+static void finish_by_command(struct session *s, const struct trace *tr)
+{
+	char enh[16], text[300];
+	int code;
+
+	spool_run_command(&s->spool, &s->tx, tr, &code, enh, sizeof enh, text, sizeof text);
+	spool_discard(&s->spool);
+	if (code == 250)
+		s->messages++;
+	reply(s, code, enh, "%s", text);
+}
+
 /* The verdict on a received message, after its final dot. */
 static void finish_message(struct session *s, const struct data_machine *m, const struct trace *tr)
 {
@@ -678,6 +693,8 @@ static void finish_message(struct session *s, const struct data_machine *m, cons
 		spool_discard(&s->spool);
 		log_event(LOG_LEVEL_INFO, "loop", "msgid", s->spool.id, "reason", "Delivered-To", NULL);
 		reply(s, 554, "5.4.6", "Mail loop: already delivered to an alias of this message");
+	} else if (target_command_mode(s->cfg) && !s->spool.error) {
+		finish_by_command(s, tr);
 	} else if (s->spool.error || spool_commit(&s->spool, &s->tx, tr) < 0) {
 		int err = s->spool.error ? s->spool.error : errno;
 		spool_discard(&s->spool);

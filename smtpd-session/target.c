@@ -2,6 +2,7 @@
 #include "target.h"
 #include "local.h"
 #include "log.h"
+#include "maildir.h"
 #include "queue.h"
 
 #include <errno.h>
@@ -31,11 +32,13 @@ static const struct aliases *stores_aliases(struct stores *st)
 
 int stores_root(struct stores *st)
 {
+	/* with capture, its Maildir is named from "/" (capture_target) */
+	const char *root = target_capture_mode(st->cfg) ? "/" : st->cfg->mail_root;
+
 	if (st->rootfd < 0) {
-		st->rootfd = open(st->cfg->mail_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		st->rootfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (st->rootfd < 0)
-			log_event(LOG_LEVEL_ERROR, "trouble", "path", st->cfg->mail_root,
-			          "error", strerror(errno), NULL);
+			log_event(LOG_LEVEL_ERROR, "trouble", "path", root, "error", strerror(errno), NULL);
 	}
 	return st->rootfd;
 }
@@ -105,6 +108,35 @@ static enum target_verdict local_targets(struct stores *st, const char *address,
 	return TARGET_TEMPFAIL;
 }
 
+bool target_capture_mode(const struct config *cfg)
+{
+	return cfg->capture[0] != '\0';
+}
+
+bool target_command_mode(const struct config *cfg)
+{
+	return cfg->message_command[0] && !target_capture_mode(cfg);
+}
+
+/* Every recipient's target with capture: the one Maildir (made when
+ * missing), so each message is stored there once. */
+static enum target_verdict capture_target(struct stores *st, struct target *out, size_t *n)
+{
+	int rootfd = stores_root(st);
+
+	out->kind = TARGET_MAILDIR;
+	snprintf(out->dir, sizeof out->dir, "%s", st->cfg->capture + 1);
+	if (rootfd < 0)
+		return TARGET_TEMPFAIL;
+	if (!maildir_exists(rootfd, out->dir) && maildir_create(rootfd, out->dir) < 0) {
+		log_event(LOG_LEVEL_ERROR, "trouble", "path", st->cfg->capture,
+		          "error", strerror(errno), NULL);
+		return TARGET_TEMPFAIL;
+	}
+	*n = 1;
+	return TARGET_OK;
+}
+
 enum target_verdict target_resolve(struct stores *st, bool may_relay,
                                    const struct mailbox *mb, struct target *out, size_t *n)
 {
@@ -112,6 +144,14 @@ enum target_verdict target_resolve(struct stores *st, bool may_relay,
 	*n = 0;
 	if (!mailbox_format(mb, out->address, sizeof out->address))
 		return TARGET_BAD_LOCAL;
+	if (target_capture_mode(st->cfg))
+		return capture_target(st, out, n);        /* any address, any client */
+	bool local = !mb->literal && config_is_local_domain(st->cfg, mb->domain);
+	if (target_command_mode(st->cfg) && (local || (may_relay && !mb->source_route))) {
+		out->kind = TARGET_COMMAND;             /* no Maildir needed */
+		*n = 1;
+		return TARGET_OK;
+	}
 	if (mb->source_route && !may_relay)
 		return TARGET_ROUTE_DENIED;
 	if (!mb->literal && config_is_local_domain(st->cfg, mb->domain)) {
@@ -135,6 +175,14 @@ enum target_verdict target_postmaster(struct stores *st, struct target *out, siz
 
 	memset(out, 0, sizeof *out);
 	snprintf(address, sizeof address, "postmaster@%s", st->cfg->domains[0]);
+	if (target_capture_mode(st->cfg) || target_command_mode(st->cfg)) {
+		memcpy(out->address, address, sizeof address);
+		if (target_capture_mode(st->cfg))
+			return capture_target(st, out, n);
+		out->kind = TARGET_COMMAND;
+		*n = 1;
+		return TARGET_OK;
+	}
 	enum target_verdict v = local_targets(st, address, out, n);
 	if (v != TARGET_OK)
 		memcpy(out->address, address, sizeof address);
@@ -147,6 +195,8 @@ bool target_same(const struct target *a, const struct target *b)
 		return false;
 	if (a->kind == TARGET_MAILDIR)
 		return strcmp(a->dir, b->dir) == 0;
+	if (a->kind == TARGET_COMMAND)
+		return strcasecmp(a->address, b->address) == 0;
 	if (a->via != b->via)
 		return false;
 	if (a->via != VIA_SMTP)                      /* one run of a command per message */

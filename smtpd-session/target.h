@@ -13,7 +13,11 @@
 #include "local.h"
 #include "queue.h"
 
-enum target_kind { TARGET_MAILDIR, TARGET_QUEUE };
+enum target_kind {
+	TARGET_MAILDIR,      /* dir under the mail root (with capture: under "/") */
+	TARGET_QUEUE,        /* relayed, forwarded, or a command / LMTP by rcpt-via */
+	TARGET_COMMAND,      /* message_command: handed over at the final dot */
+};
 
 struct target {
 	enum target_kind kind;
@@ -59,5 +63,13 @@ enum target_verdict target_resolve(struct stores *st, bool may_relay,
 enum target_verdict target_postmaster(struct stores *st, struct target *out, size_t *n);
 
 bool target_same(const struct target *a, const struct target *b);
+
+/* capture = MAILDIR: a developer's mail catcher, where every message goes.
+ * Hook for AUTH (not built yet): with capture set, any AUTH login must
+ * succeed (design.md, "Where mail goes"); the AUTH code asks this. */
+bool target_capture_mode(const struct config *cfg);
+
+/* message_command is set and capture is not: the final dot runs it. */
+bool target_command_mode(const struct config *cfg);
 
 #endif
