@@ -36,15 +36,15 @@ static void refused(struct command_result *out, const char *why)
  * pipes on 0, 1 and 2, SIGPIPE as a command expects it, the user. */
 static void child(const char *command, char *const envp[], int in, int outw, const char *user)
 {
-	char err[256];
+	char err[256] = "running as root without a user";
 	char *argv[] = { "sh", "-c", (char *)command, NULL };
 
 	setpgid(0, 0);
 	signal(SIGPIPE, SIG_DFL);
 	if (dup2(in, 0) < 0 || dup2(outw, 1) < 0 || dup2(outw, 2) < 0)
 		_exit(71);
-	if (privdrop(user, err, sizeof err) != PRIVDROP_UNPRIVILEGED &&
-	    geteuid() == 0) {             /* failed or still root: never run it */
+	enum privdrop_result pr = privdrop(user, err, sizeof err);
+	if (pr == PRIVDROP_FAILED || pr == PRIVDROP_STILL_ROOT) {   /* never run it as root */
 		dprintf(2, "4.3.0 cannot run as user %s: %s\n", user, err);
 		_exit(75);
 	}
@@ -111,9 +111,14 @@ static bool input_write(int fd, int msgfd, off_t *off)
 	return true;
 }
 
+/* /bin/sh reports a command that a signal killed as exit 128 + N: that
+ * is a signal too (a run of "sh -c" does not always exec the command). */
 static void ended(int status, struct command_result *out)
 {
-	if (WIFEXITED(status)) {
+	if (WIFEXITED(status) && WEXITSTATUS(status) > 128 && WEXITSTATUS(status) <= 128 + 64) {
+		out->end = COMMAND_SIGNALED;
+		out->status = WEXITSTATUS(status) - 128;
+	} else if (WIFEXITED(status)) {
 		out->end = COMMAND_EXITED;
 		out->status = WEXITSTATUS(status);
 	} else {
@@ -200,7 +205,7 @@ void command_run(const char *command, const struct command_var *vars, size_t n_v
 	int in[2], outp[2];
 
 	memset(out, 0, sizeof *out);
-	if (geteuid() == 0 && user[0] == '\0') {
+	if (user[0] == '\0' && privdrop_is_root()) {
 		refused(out, "running as root without a user: commands are never run as root");
 		return;
 	}

@@ -109,6 +109,8 @@ static void put_status_part(FILE *f, const struct config *cfg, const struct enve
 			fprintf(f, "Remote-MTA: dns; %s\n", r->mta);
 		if (r->remote)       /* only what a remote MTA said (RFC 3464 2.3.6) */
 			fprintf(f, "Diagnostic-Code: smtp; %d %s %s\n", r->code, r->enh, r->text);
+		else if (r->command) /* the command's exit and words: X-Unix, as pipe(8) */
+			fprintf(f, "Diagnostic-Code: x-unix; %s\n", r->text);
 		fprintf(f, "Last-Attempt-Date: %s\n", now);
 	}
 	fputc('\n', f);

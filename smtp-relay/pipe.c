@@ -31,9 +31,11 @@ static void judge(const struct command_result *cr, struct result *r)
 		char both[sizeof r->text];
 		snprintf(both, sizeof both, "%s: %s", text, said);
 		result_set(r, temp ? OUT_TEMP : OUT_PERM, temp ? 451 : 554, enh, both);
-		return;
+	} else {
+		result_set(r, temp ? OUT_TEMP : OUT_PERM, temp ? 451 : 554, temp ? "4.3.0" : "5.3.0",
+		           text);
 	}
-	result_set(r, temp ? OUT_TEMP : OUT_PERM, temp ? 451 : 554, temp ? "4.3.0" : "5.3.0", text);
+	r->command = true;
 }
 
 void pipe_deliver(const struct config *cfg, const struct envelope *env, const char *command,

@@ -20,6 +20,7 @@ struct result {
 	char addr[64];       /* its address, or "" */
 	char text[512];      /* its words */
 	bool remote;         /* code and text are a remote SMTP server's reply */
+	bool command;        /* text is a delivery command's verdict (pipe transport) */
 };
 
 /* Set r to our own verdict (no remote MTA). */
