@@ -1687,7 +1687,7 @@ def test_pipe_bounce_enhanced(top):
     _, _, _, per_rcpt = parse_dsn(dsns[0])
     check(per_rcpt[0]["Status"] == "5.1.1", f"Status {per_rcpt[0]['Status']}")
     check("no such list" in per_rcpt[0]["Diagnostic-Code"], per_rcpt[0]["Diagnostic-Code"])
-    check("line=5.1.1 no such list" in open(c.log).read(), "its output in the log")
+    check('line="5.1.1 no such list"' in open(c.log).read(), "its output in the log")
 
 
 def test_pipe_tempfail_then_delivered(top):
