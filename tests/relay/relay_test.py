@@ -1759,6 +1759,24 @@ def test_pipe_never_as_root(top):
     check(c.entries() == [qid] and "never run as root" in c.envelope(qid), c.envelope(qid))
 
 
+def test_bounce_to_local_alias(top):
+    """a DSN for a local sender follows its alias: a user's Maildir, and a command through the queue"""
+    c = pipe_case(top, "bouncealias", "cat >>{dir}/got/msg\n")
+    with open(os.path.join(c.dir, "aliases"), "a") as f:
+        f.write("owner: alice\nrobot: \"|%s/cmd\"\n" % c.dir)
+    c.submit("owner@local.test", ["reject-o@real.test"])
+    c.submit("robot@local.test", ["reject-r@real.test"])
+    c.relay(*c.as_user)
+    check(len(c.maildir("alice")) == 1, "owner's DSN in alice's Maildir")
+    check(c.maildir("postmaster") == [], "not at postmaster")
+    left = c.entries()
+    check(len(left) == 1 and "rcpt-via pipe " in c.envelope(left[0])
+          and "\nsender \n" in c.envelope(left[0]), f"robot's DSN queued for its command: {left}")
+    c.relay(*c.as_user)
+    check(c.entries() == [], "and delivered to it by the next run")
+    check(b"Content-Type: multipart/report" in got_file(c, "msg"), "the command got the DSN")
+
+
 def test_rcpt_via_never_smtp(top):
     """a rcpt-via this relay has no transport for is deferred, never sent by SMTP"""
     c = Case(top, "viaunknown")
