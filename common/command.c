@@ -74,14 +74,15 @@ static void output_line(struct output *o)
 	o->len = 0;
 }
 
-/* Read what is there; false at end of file or on an error. */
-static bool output_read(int fd, struct output *o)
+/* Read what is there: 1 when something came, -1 when nothing is there
+ * yet, 0 at end of file or on an error. */
+static int output_read(int fd, struct output *o)
 {
 	char buf[4096];
 	ssize_t n = read(fd, buf, sizeof buf);
 
 	if (n < 0)
-		return errno == EINTR || errno == EAGAIN;
+		return errno == EINTR || errno == EAGAIN ? -1 : 0;
 	for (ssize_t i = 0; i < n; i++) {
 		if (buf[i] == '\n' || o->len == sizeof o->line - 1)
 			output_line(o);
@@ -90,7 +91,7 @@ static bool output_read(int fd, struct output *o)
 	}
 	if (n == 0 && o->len > 0)
 		output_line(o);
-	return n > 0;
+	return n > 0 ? 1 : 0;
 }
 
 /* Feed the next piece of the message; false when stdin is done (all of
@@ -137,36 +138,42 @@ static void supervise(pid_t pid, int in, int outr, int msgfd, unsigned timeout,
 	int status;
 	bool exited = false;
 
-	while (!exited || outr >= 0) {
+	while (!exited) {
+		struct pollfd p[2] = { { .fd = in, .events = POLLOUT }, { .fd = outr, .events = POLLIN } };
 		long long left = deadline - now_ms();
-		if (left <= 0) {
+		int rc = left <= 0 ? 0 : poll(p, 2, left < 50 ? (int)left : 50);
+		if (left <= 0 || (rc < 0 && errno != EINTR)) {
 			kill(-pid, SIGKILL);
 			kill(pid, SIGKILL);
-			if (!exited)
-				while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-					;
-			out->end = COMMAND_TIMEOUT;
+			while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+				;
+			if (left > 0)
+				refused(out, "poll failed");       /* tried again later */
+			else
+				out->end = COMMAND_TIMEOUT;
 			break;
 		}
-		struct pollfd p[2] = { { .fd = in, .events = POLLOUT }, { .fd = outr, .events = POLLIN } };
-		int rc = poll(p, 2, exited ? (int)(left < 1000 ? left : 1000) : (left < 50 ? (int)left : 50));
-		if (rc < 0 && errno != EINTR)
-			break;
 		if (in >= 0 && p[0].revents && !input_write(in, msgfd, &off)) {
 			close(in);
 			in = -1;
 		}
-		if (outr >= 0 && p[1].revents && !output_read(outr, &o)) {
+		if (outr >= 0 && p[1].revents && output_read(outr, &o) == 0) {
 			if (o.len > 0)
 				output_line(&o);
 			close(outr);
 			outr = -1;
 		}
-		if (!exited && waitpid(pid, &status, WNOHANG) == pid) {
+		if (waitpid(pid, &status, WNOHANG) == pid) {
 			exited = true;
 			ended(status, out);
 		}
 	}
+	/* what it wrote before it exited; a background child that keeps the
+	 * pipe open is not waited for */
+	while (exited && outr >= 0 && output_read(outr, &o) == 1)
+		;
+	if (o.len > 0)
+		output_line(&o);
 	if (in >= 0)
 		close(in);
 	if (outr >= 0)
