@@ -1702,6 +1702,8 @@ def test_pipe_tempfail_then_delivered(top):
     check("rcpt pending list@local.test\n" in env and "rcpt-error 451 4.3.0 - command exited 75"
           in env and "rcpt-via pipe " in env, env)
     check(got_file(c, "msg") is None and c.maildir("alice") == [], "nothing delivered, no DSN")
+    listing = c.relay("-l").stdout.decode()
+    check("    list@local.test  [pipe]  (451 4.3.0" in listing, f"smtp-relay -l: {listing}")
     c.relay("-f", *c.as_user)
     check(c.entries() == [], "delivered by the second run")
     c.relay("-f", *c.as_user)
