@@ -97,7 +97,11 @@ static bool add_target(struct entry *e, const char *t)
 	if (!v)
 		return false;
 	e->targets = v;
-	return (v[e->n] = strdup(t)) != NULL && ++e->n;
+	v[e->n] = strdup(t);
+	if (!v[e->n])
+		return false;
+	e->n++;
+	return true;
 }
 
 /* "t1, t2, \"|cmd, with comma\"" into e. */
@@ -328,7 +332,7 @@ static enum alias_verdict maildir_target(struct walk *w, const char *address)
 	return ALIAS_TEMPFAIL;
 }
 
-static enum alias_verdict resolve(struct walk *w, const char *address, bool as_target);
+static enum alias_verdict resolve(struct walk *w, const char *address);
 
 /* The targets of entry e, reached for address (whose domain a bare name
  * takes). */
@@ -368,7 +372,7 @@ static enum alias_verdict expand(struct walk *w, const struct entry *e, const ch
 		} else if (t[0] == '\\' || strcasecmp(full, address) == 0) {
 			v = maildir_target(w, full);     /* "\user" or itself: the mailbox */
 		} else {
-			v = resolve(w, full, true);
+			v = resolve(w, full);
 		}
 		if (v == ALIAS_UNKNOWN || v == ALIAS_BAD_NAME) {
 			char where[16];
@@ -382,14 +386,14 @@ static enum alias_verdict expand(struct walk *w, const struct entry *e, const ch
 	return v;
 }
 
-static enum alias_verdict resolve(struct walk *w, const char *address, bool as_target)
+/* address through the aliases, its Maildir, the catch-all (alias.h). */
+static enum alias_verdict resolve(struct walk *w, const char *address)
 {
 	char user[LOCAL_PART_MAX + 1], key[ADDRESS_MAX + 2];
 	const char *at = strrchr(address, '@');
 	size_t local = (size_t)(at - address);
 	const struct entry *e = NULL;
 
-	(void)as_target;
 	if (local <= LOCAL_PART_MAX) {
 		char copy[LOCAL_PART_MAX + 1];
 		memcpy(copy, address, local);
@@ -424,7 +428,7 @@ enum alias_verdict alias_resolve(const struct aliases *al, const struct config *
 		return ALIAS_BAD_NAME;
 	if (al && al->broken)
 		return ALIAS_TEMPFAIL;
-	enum alias_verdict v = resolve(&w, address, false);
+	enum alias_verdict v = resolve(&w, address);
 	*n = v == ALIAS_OK ? w.n : 0;
 	return v;
 }

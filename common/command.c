@@ -39,8 +39,8 @@ static void child(const char *command, char *const envp[], int in, int outw, con
 	char err[256] = "running as root without a user";
 	char *argv[] = { "sh", "-c", (char *)command, NULL };
 
-	setpgid(0, 0);
-	signal(SIGPIPE, SIG_DFL);
+	if (setpgid(0, 0) < 0 || signal(SIGPIPE, SIG_DFL) == SIG_ERR)
+		_exit(71);
 	if (dup2(in, 0) < 0 || dup2(outw, 1) < 0 || dup2(outw, 2) < 0)
 		_exit(71);
 	enum privdrop_result pr = privdrop(user, err, sizeof err);
@@ -149,7 +149,7 @@ static void supervise(pid_t pid, int in, int outr, int msgfd, unsigned timeout,
 				;
 			if (left > 0)
 				refused(out, "poll failed");       /* tried again later */
-			else
+			else if (out->end != COMMAND_REFUSED)
 				out->end = COMMAND_TIMEOUT;
 			break;
 		}
@@ -245,13 +245,19 @@ void command_run(const char *command, const struct command_var *vars, size_t n_v
 		close(outp[0]);
 		return;
 	}
-	setpgid(pid, pid);            /* either side may win the race; both say the same */
-	fcntl(in[1], F_SETFL, O_NONBLOCK);
-	fcntl(outp[0], F_SETFL, O_NONBLOCK);
+	/* both sides set the group, whichever runs first; here it fails only
+	 * when the child has already done it and exec'd (EACCES) */
+	(void)setpgid(pid, pid);
 	struct sigaction ign = { .sa_handler = SIG_IGN }, old;
-	sigaction(SIGPIPE, &ign, &old);
+	bool ignoring = false;            /* a command that stops reading is EPIPE, not our death */
+	if (fcntl(in[1], F_SETFL, O_NONBLOCK) < 0 || fcntl(outp[0], F_SETFL, O_NONBLOCK) < 0 ||
+	    !(ignoring = sigaction(SIGPIPE, &ign, &old) == 0)) {
+		refused(out, strerror(errno));
+		timeout = 0;                  /* supervise() kills and reaps it at once */
+	}
 	supervise(pid, in[1], outp[0], msgfd, timeout, out);
-	sigaction(SIGPIPE, &old, NULL);
+	if (ignoring)
+		sigaction(SIGPIPE, &old, NULL);
 }
 
 char command_verdict(const struct command_result *r)
