@@ -9,6 +9,7 @@
 #include "config.h"
 #include "address.h"
 #include "fsutil.h"
+#include "lmtp_spec.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -375,6 +376,24 @@ static const char *parse_message_command(struct config *cfg, const char *value)
 	return NULL;
 }
 
+/* "maildir" (stored as "") or "lmtp:" and an LMTP spec (stored without
+ * "lmtp:"). */
+static const char *parse_local_delivery(struct config *cfg, const char *value)
+{
+	if (strcmp(value, "maildir") == 0) {
+		cfg->local_delivery[0] = '\0';
+		return NULL;
+	}
+	if (strncmp(value, "lmtp:", 5) != 0)
+		return "expected maildir, lmtp:unix:/PATH or lmtp:HOST:PORT";
+	const char *why = lmtp_spec_check(value + 5);
+	if (why)
+		return why;
+	if (!string_copy(cfg->local_delivery, sizeof cfg->local_delivery, value + 5))
+		return "too long";
+	return NULL;
+}
+
 /* Every key.  Defaults that depend on the machine or on other keys:
  * hostname (the host's name: config_init), domains (the hostname) and
  * bounce_sender (MAILER-DAEMON@hostname): config_finish. */
@@ -396,6 +415,11 @@ static const struct key keys[] = {
 	OWN(message_command, parse_message_command, NULL),
 	SECONDS(message_command_timeout, 1, 365 * DAY, 60),
 	OWN(capture, parse_capture, NULL),
+	PATH(auth_users, NULL),
+	PATH(auth_dovecot, NULL),
+	YES_NO(auth_require_tls, true),
+	YES_NO(submission, false),
+	OWN(local_delivery, parse_local_delivery, "maildir"),
 	/* smtp-relay */
 	OWN(nameservers, parse_nameservers, NULL),
 	COUNT(smtp_port, 1, 65535, 25),

@@ -34,6 +34,11 @@ struct config {
 	char user[CONFIG_USER_MAX];     /* switch to it when started as root; "" none */
 	unsigned max_connections;       /* listening mode: sessions at once */
 	unsigned max_connections_per_source;   /* listening mode: per client address */
+	char auth_users[CONFIG_PATH_MAX];   /* "" none: a file of login:crypt(3) hash */
+	char auth_dovecot[CONFIG_PATH_MAX]; /* "" none: Dovecot's auth-client socket */
+	bool auth_require_tls;          /* AUTH only over TLS */
+	bool submission;                /* RFC 6409: MAIL needs AUTH; AUTH may relay */
+	char local_delivery[CONFIG_PATH_MAX];  /* "" Maildirs, else an LMTP spec (lmtp_spec.h) */
 
 	/* where mail goes (doc/delivery.md) */
 	char aliases[CONFIG_PATH_MAX];  /* aliases(5) file, "" none */

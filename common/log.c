@@ -48,6 +48,17 @@ static bool stderr_is_client_socket(void)
 	return S_ISSOCK(err.st_mode) && in.st_dev == err.st_dev && in.st_ino == err.st_ino;
 }
 
+void log_early_error(const char *program, const char *message)
+{
+	if (stderr_is_client_socket()) {
+		openlog(program, LOG_PID, LOG_MAIL);
+		syslog(LOG_ERR, "%s", message);
+		closelog();
+	} else {
+		fprintf(stderr, "%s: %s\n", program, message);
+	}
+}
+
 static bool open_journal(void)
 {
 	void *lib = dlopen("libsystemd.so.0", RTLD_NOW | RTLD_LOCAL);

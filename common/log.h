@@ -14,6 +14,11 @@
 
 void log_init(const char *program, enum log_level level);
 
+/* An error before log_init (a bad configuration): "PROGRAM: MESSAGE" on
+ * stderr, or to syslog when stderr is the client's socket, so that it never
+ * reaches the client. */
+void log_early_error(const char *program, const char *message);
+
 /* A key=value pair that starts every later line, e.g. the session id. */
 void log_set_context(const char *key, const char *value);
 

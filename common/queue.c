@@ -92,12 +92,10 @@ static void put_envelope(FILE *f, const struct envelope *env)
 	for (size_t i = 0; i < env->n_rcpts; i++) {
 		fprintf(f, "rcpt %s ", state_name(env->rcpts[i].state));
 		put_value(f, env->rcpts[i].address);
+		if (env->rcpts[i].via)
+			put_field(f, "rcpt-via", env->rcpts[i].via);
 		if (env->rcpts[i].error)
 			put_field(f, "rcpt-error", env->rcpts[i].error);
-		if (env->rcpts[i].via != VIA_SMTP) {
-			fprintf(f, "rcpt-via %s ", rcpt_via_name(env->rcpts[i].via));
-			put_value(f, env->rcpts[i].via_value);
-		}
 	}
 }
 
@@ -211,8 +209,7 @@ int envelope_add_rcpt(struct envelope *env, enum rcpt_state state, const char *a
 	r += n;
 	r->state = state;
 	r->error = NULL;
-	r->via = VIA_SMTP;
-	r->via_value = NULL;
+	r->via = NULL;
 	r->address = strdup(address);
 	if (!r->address)
 		return -1;
@@ -220,38 +217,18 @@ int envelope_add_rcpt(struct envelope *env, enum rcpt_state state, const char *a
 	return 0;
 }
 
-const char *rcpt_via_name(enum rcpt_via via)
-{
-	return via == VIA_PIPE ? "pipe" : via == VIA_LMTP ? "lmtp" : "smtp";
-}
-
-int envelope_set_via(struct envelope *env, enum rcpt_via via, const char *value)
+int envelope_set_via(struct envelope *env, const char *kind, const char *value)
 {
 	struct envelope_rcpt *r = &env->rcpts[env->n_rcpts - 1];
-	char *copy = via == VIA_SMTP ? NULL : strdup(value);
+	size_t size = strlen(kind) + 1 + strlen(value) + 1;
+	char *via = malloc(size);
 
-	if (via != VIA_SMTP && !copy)
+	if (!via)
 		return -1;
-	free(r->via_value);
+	snprintf(via, size, "%s %s", kind, value);
+	free(r->via);
 	r->via = via;
-	r->via_value = copy;
 	return 0;
-}
-
-/* "KIND VALUE" of a rcpt-via line: a known kind and a value that is not
- * empty. */
-static int parse_via(struct envelope *env, const char *value)
-{
-	static const enum rcpt_via kinds[] = { VIA_PIPE, VIA_LMTP };
-
-	for (size_t i = 0; i < 2; i++) {
-		const char *name = rcpt_via_name(kinds[i]);
-		size_t n = strlen(name);
-		if (strncmp(value, name, n) == 0 && value[n] == ' ' && value[n + 1])
-			return envelope_set_via(env, kinds[i], value + n + 1);
-	}
-	errno = EINVAL;
-	return -1;
 }
 
 /* An id names the files msg/ID and env/ID: letters, digits, '.', '_' and
@@ -327,13 +304,10 @@ static int parse_line(struct envelope *env, const char *key, const char *value)
 		struct envelope_rcpt *r = &env->rcpts[env->n_rcpts - 1];
 		free(r->error);
 		ok = (r->error = strdup(value)) != NULL;
-	} else if (strcmp(key, "rcpt-via") == 0) {
-		/* a transport we do not know must not fall back to SMTP */
-		if (env->n_rcpts == 0) {
-			errno = EINVAL;
-			return -1;
-		}
-		return parse_via(env, value);
+	} else if (strcmp(key, "rcpt-via") == 0 && env->n_rcpts > 0) {
+		struct envelope_rcpt *r = &env->rcpts[env->n_rcpts - 1];   /* "KIND VALUE" */
+		free(r->via);
+		ok = strchr(value, ' ') && (r->via = strdup(value)) != NULL;
 	}
 	/* unknown keys are skipped: a newer writer may add some */
 	if (!ok)
@@ -376,7 +350,7 @@ void envelope_free(struct envelope *env)
 	for (size_t i = 0; i < env->n_rcpts; i++) {
 		free(env->rcpts[i].address);
 		free(env->rcpts[i].error);
-		free(env->rcpts[i].via_value);
+		free(env->rcpts[i].via);
 	}
 	free(env->rcpts);
 	free(env->sender);

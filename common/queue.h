@@ -22,16 +22,12 @@
 
 enum rcpt_state { RCPT_PENDING = 'P', RCPT_DELIVERED = 'D', RCPT_FAILED = 'F' };
 
-/* How a recipient is delivered: by SMTP (no "rcpt-via" line), or by the
- * transport that its "rcpt-via KIND VALUE" line names (doc/queue.md). */
-enum rcpt_via { VIA_SMTP, VIA_PIPE, VIA_LMTP };
-
 struct envelope_rcpt {
 	enum rcpt_state state;
 	char *address;          /* "local@domain" */
 	char *error;            /* last reply or trouble for it, or NULL */
-	enum rcpt_via via;
-	char *via_value;        /* the command (pipe), the LMTP spec (lmtp); NULL for SMTP */
+	char *via;              /* "KIND VALUE" of its rcpt-via line ("lmtp unix:/PATH"),
+	                           or NULL: delivered by SMTP */
 };
 
 struct envelope {
@@ -89,12 +85,9 @@ int envelope_read(FILE *f, struct envelope *env);
 /* Add a recipient (the string is copied).  -1 on out of memory. */
 int envelope_add_rcpt(struct envelope *env, enum rcpt_state state, const char *address);
 
-/* Give the last recipient added a transport other than SMTP (value is
- * copied; it must not hold a newline).  -1 on out of memory. */
-int envelope_set_via(struct envelope *env, enum rcpt_via via, const char *value);
-
-/* "pipe", "lmtp" ("smtp" for VIA_SMTP): the KIND word of rcpt-via. */
-const char *rcpt_via_name(enum rcpt_via via);
+/* Give the last recipient added the transport "KIND VALUE" ("pipe",
+ * "lmtp"; value copied, without a newline).  -1 on out of memory. */
+int envelope_set_via(struct envelope *env, const char *kind, const char *value);
 
 void envelope_free(struct envelope *env);
 

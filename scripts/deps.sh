@@ -6,7 +6,7 @@
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 
-build="autoconf automake make gcc libc6-dev pkg-config libsystemd-dev libldns-dev"
+build="autoconf automake make gcc libc6-dev pkg-config libsystemd-dev libldns-dev libcrypt-dev"
 test="python3 systemd swaks curl procps valgrind"
 extra=$(sed -e 's/#.*//' "$here/test-packages.txt" 2>/dev/null | tr '\n' ' ')
 
@@ -32,9 +32,11 @@ $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
 
 # A daemon a package started anyway (a machine without policy-rc.d):
 # stop and disable it; the tests run their own instances on free ports.
-for svc in xinetd; do
+# (PACKAGE:SERVICE; tests/lmtp.sh starts a Dovecot of its own.)
+for pkg_svc in xinetd:xinetd dovecot-core:dovecot; do
+	svc=${pkg_svc#*:}
 	case " $missing " in
-	*" $svc "*)
+	*" ${pkg_svc%%:*} "*)
 		if [ -d /run/systemd/system ]; then
 			$SUDO systemctl disable --now "$svc" >/dev/null 2>&1 || true
 		fi ;;

@@ -194,7 +194,7 @@ static int queue_targets(const struct config *cfg, int queuefd, const char *path
 			continue;
 		rc = envelope_add_rcpt(&dsn, RCPT_PENDING, t[i].address);
 		if (rc == 0 && t[i].kind != ALIAS_FORWARD)
-			rc = envelope_set_via(&dsn, t[i].kind == ALIAS_PIPE ? VIA_PIPE : VIA_LMTP, t[i].via);
+			rc = envelope_set_via(&dsn, t[i].kind == ALIAS_PIPE ? "pipe" : "lmtp", t[i].via);
 		queued++;
 	}
 	dsn.body_8bit = true;
@@ -265,9 +265,11 @@ static bool file_is_8bit(int fd)
 }
 
 /* A DSN for a foreign sender is a queue entry like the session's: the null
- * sender, one recipient (doc/queue.md). */
+ * sender, one recipient (doc/queue.md).  For a local sender when
+ * local_delivery names an LMTP server, the recipient gets that server's
+ * rcpt-via line, as the session's would. */
 static int deliver_queue(const struct config *cfg, int queuefd, const char *path, int fd,
-                         const char *id, const char *sender)
+                         const char *id, const char *sender, bool lmtp)
 {
 	struct envelope dsn;
 	bool body_8bit = file_is_8bit(fd);
@@ -277,6 +279,14 @@ static int deliver_queue(const struct config *cfg, int queuefd, const char *path
 	dsn.smtputf8 = !string_is_ascii(sender);
 	if (rc == 0)
 		rc = envelope_add_rcpt(&dsn, RCPT_PENDING, sender);
+	if (rc == 0 && lmtp) {
+		size_t size = strlen("lmtp ") + strlen(cfg->local_delivery) + 1;
+		char *via = malloc(size);
+		if (via)
+			snprintf(via, size, "lmtp %s", cfg->local_delivery);
+		dsn.rcpts[0].via = via;
+		rc = via ? 0 : -1;
+	}
 	if (rc == 0)
 		rc = queue_enqueue(queuefd, queuefd, path, fd, &dsn);
 	int saved = errno;
@@ -321,10 +331,11 @@ int bounce_send(const struct config *cfg, int queuefd, const struct envelope *en
 		rc = -1;
 	if (rc == 0 && (fsync(fd) < 0 || fstat(fd, &st) < 0))
 		rc = -1;
-	if (rc == 0 && sender_is_local(cfg, env->sender))
+	bool local = sender_is_local(cfg, env->sender);
+	if (rc == 0 && local && !cfg->local_delivery[0])
 		rc = deliver_local(cfg, queuefd, path, fd, id, env->sender, (uint64_t)st.st_size);
 	else if (rc == 0)
-		rc = deliver_queue(cfg, queuefd, path, fd, id, env->sender);
+		rc = deliver_queue(cfg, queuefd, path, fd, id, env->sender, local);
 	int saved = errno;
 	close_quietly(fd);
 	unlinkat(queuefd, path, 0);

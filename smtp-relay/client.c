@@ -7,7 +7,10 @@
  * DATA commands go out in one write.  A recipient that got 2xx or 5xx is
  * settled; one that got 4xx or met trouble is tried at the next
  * destination, and stays deferred when they are all used up -- except after
- * the whole message went out unanswered (hold()). */
+ * the whole message went out unanswered (hold()).
+ *
+ * LMTP (RFC 2033) is the same dialogue with LHLO for EHLO, and one reply
+ * per accepted recipient after the final "." instead of one for all. */
 #include "client.h"
 #include "address.h"
 #include "conn.h"
@@ -30,6 +33,7 @@ struct peer {
 	bool pipelining, eightbit, smtputf8, size;
 	uint64_t max_size;
 	bool in_sync;        /* every reply read: the next transaction may follow */
+	bool lmtp;           /* an LMTP server (RFC 2033) */
 };
 
 #define CACHE_MAX 16
@@ -141,7 +145,8 @@ static void read_extensions(struct peer *p, const struct reply *rep)
 	}
 }
 
-/* Greeting and EHLO/HELO.  0 when the peer is ready for MAIL. */
+/* Greeting and EHLO/HELO (LHLO, RFC 2033 4.1, which has no fallback).
+ * 0 when the peer is ready for MAIL. */
 static int hello(struct peer *p, struct reply *rep)
 {
 	const struct config *cfg = p->cfg;
@@ -150,13 +155,13 @@ static int hello(struct peer *p, struct reply *rep)
 	conn_reply(&p->conn, rep, cfg->greeting_timeout);
 	if (rep->code < 200 || rep->code >= 300)
 		return -1;
-	snprintf(line, sizeof line, "EHLO %s", cfg->hostname);
+	snprintf(line, sizeof line, "%s %s", p->lmtp ? "LHLO" : "EHLO", cfg->hostname);
 	command(p, line, rep, cfg->command_timeout);
 	if (rep->code >= 200 && rep->code < 300) {
 		read_extensions(p, rep);
 		return 0;
 	}
-	if (rep->code < 500)
+	if (rep->code < 500 || p->lmtp)
 		return -1;
 	snprintf(line, sizeof line, "HELO %s", cfg->hostname);
 	command(p, line, rep, cfg->command_timeout);
@@ -297,6 +302,32 @@ static void hold(const struct job *job, struct reply *rep)
 			job->rcpts[i]->held = true;
 }
 
+/* LMTP (RFC 2033 4.2): after the final ".", one reply per recipient that
+ * RCPT accepted, in order.  When the server goes away before all of them
+ * came, the ones still without a reply are held: maybe delivered, so
+ * deferred rather than sent again in this run. */
+static void read_lmtp_replies(struct peer *p, const struct job *job)
+{
+	struct reply rep;
+
+	for (size_t i = 0; i < job->n; i++) {
+		struct job_rcpt *r = job->rcpts[i];
+		if (!r->accepted)
+			continue;
+		if (!p->conn.broken)
+			conn_reply(&p->conn, &rep, p->cfg->data_timeout);
+		if (p->conn.broken || rep.code == 0) {
+			char text[sizeof rep.text];
+			snprintf(text, sizeof text, "no reply to the end of data (%.300s): deferred",
+			         p->conn.why);
+			trouble(&rep, 451, "4.4.2", text);
+			r->held = true;
+		}
+		settle(p, r, &rep);
+	}
+	p->in_sync = !p->conn.broken;
+}
+
 /* Up to RCPTS_MAX open recipients not tried at this host yet are sent in
  * this transaction, and tried; none is accepted yet. */
 static void pick_batch(const struct job *job)
@@ -363,6 +394,9 @@ static void transaction(struct peer *p, const struct job *job)
 	p->in_sync = false;
 	if (send_body(p, msg) < 0 && !p->conn.broken) {
 		trouble(&rep, 451, "4.3.0", "cannot read the queued message");
+	} else if (p->lmtp) {
+		read_lmtp_replies(p, job);
+		return;
 	} else {
 		conn_reply(&p->conn, &rep, p->cfg->data_timeout);
 		p->in_sync = rep.code != 0;
@@ -419,11 +453,11 @@ void client_cache_close(struct client_cache *cache)
 
 /* A cached session with dest's address, taken out of the cache and reset
  * (RSET) for a new transaction, or NULL. */
-static struct peer *cache_take(struct client_cache *cache, const struct dest *dest)
+static struct peer *cache_take(struct client_cache *cache, const struct dest *dest, bool lmtp)
 {
 	for (size_t i = 0; cache && i < cache->n; i++) {
 		struct peer *p = cache->peers[i];
-		if (!same_addr(&p->dest_addr, &dest->addr))
+		if (!same_addr(&p->dest_addr, &dest->addr) || p->lmtp != lmtp)
 			continue;
 		cache->peers[i] = cache->peers[--cache->n];
 		struct reply rep;
@@ -471,6 +505,7 @@ static struct peer *peer_open(const struct config *cfg, const struct dest *dest,
 	p->cfg = cfg;
 	p->dest = dest;
 	p->dest_addr = dest->addr;
+	p->lmtp = job->lmtp;
 	addr_text(&dest->addr, p->addr, sizeof p->addr);
 	if (conn_open(&p->conn, &dest->addr, cfg->connect_timeout) < 0) {
 		trouble(&rep, 0, "4.4.1", p->conn.why);
@@ -509,7 +544,7 @@ static size_t count_untried(const struct job *job)
 static int try_dest(const struct config *cfg, struct client_cache *cache,
                     const struct dest *dest, const struct job *job)
 {
-	struct peer *p = cache_take(cache, dest);
+	struct peer *p = cache_take(cache, dest, job->lmtp);
 	struct reply rep;
 	int rc = 0;
 

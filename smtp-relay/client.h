@@ -42,6 +42,9 @@ struct job {
 	 * record them durably; -1 stops the delivery (NULL: not called). */
 	int (*save)(void *arg, const struct job *job);
 	void *save_arg;
+	/* The server speaks LMTP (RFC 2033): LHLO, and after the final "." one
+	 * reply per accepted recipient, in RCPT order. */
+	bool lmtp;
 };
 
 /* Sessions kept open between messages to the same address (RSET, then the

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #define LINE_MAX_OCTETS 1024    /* of a reply line, kept */
@@ -18,6 +19,10 @@
 
 void addr_text(const struct addr *addr, char *buf, size_t size)
 {
+	if (addr->sa.ss_family == AF_UNIX) {       /* an LMTP server's socket */
+		snprintf(buf, size, "%s", ((const struct sockaddr_un *)&addr->sa)->sun_path);
+		return;
+	}
 	const void *raw = addr->sa.ss_family == AF_INET6
 		? (const void *)&((const struct sockaddr_in6 *)&addr->sa)->sin6_addr
 		: (const void *)&((const struct sockaddr_in *)&addr->sa)->sin_addr;

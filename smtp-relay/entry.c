@@ -9,6 +9,7 @@
 #include "bounce.h"
 #include "client.h"
 #include "fsutil.h"
+#include "lmtp.h"
 #include "log.h"
 #include "mx.h"
 #include "pipe.h"
@@ -72,10 +73,30 @@ static int collect_rcpts(struct work *w)
 }
 
 /* Recipients of one domain share a route and a transaction; with a
- * smarthost, all of them do. */
-static bool same_route(const struct config *cfg, const char *a, const char *b)
+ * smarthost, all of them do.  Recipients with a rcpt-via line share one
+ * when it is the same (KIND and VALUE). */
+static bool same_route(const struct config *cfg, const struct envelope_rcpt *a,
+                       const struct envelope_rcpt *b)
 {
-	return cfg->smarthost[0] || strcasecmp(a, b) == 0;
+	if (a->via || b->via)
+		return a->via && b->via && strcmp(a->via, b->via) == 0;
+	return cfg->smarthost[0] || strcasecmp(domain_of(a->address), domain_of(b->address)) == 0;
+}
+
+/* A group with a rcpt-via line goes to that transport: "lmtp SPEC". */
+static void deliver_via(struct work *w, const char *via, struct job *job)
+{
+	if (strncmp(via, "lmtp ", 5) == 0) {
+		lmtp_deliver(w->rn->cfg, w->rn->cache, via + 5, job);
+		return;
+	}
+	if (strncmp(via, "pipe ", 5) == 0) {      /* an alias's |command (pipe.c) */
+		pipe_deliver(w->rn->cfg, &w->env, via + 5, job);
+		return;
+	}
+	for (size_t i = 0; i < job->n; i++)
+		result_set(&job->rcpts[i]->result, OUT_TEMP, 451, "4.3.5",
+		           "no transport for this rcpt-via kind");
 }
 
 
@@ -93,37 +114,6 @@ static void deliver_domain(struct work *w, const char *domain, struct job *job)
 	}
 	client_deliver(w->rn->cfg, w->rn->cache, &route, job);
 	route_free(&route);
-}
-
-/* The transport of a group: its recipients share first's rcpt-via (and,
- * for SMTP, a route).  This is the one place that picks a transport. */
-static void deliver_group(struct work *w, const struct envelope_rcpt *first, struct job *job)
-{
-	switch (first->via) {
-	case VIA_PIPE:
-		pipe_deliver(w->rn->cfg, &w->env, first->via_value, job);
-		return;
-	case VIA_LMTP:
-		for (size_t i = 0; i < job->n; i++)
-			result_set(&job->rcpts[i]->result, OUT_TEMP, 451, "4.3.0",
-			           "no LMTP transport in this smtp-relay");
-		return;
-	case VIA_SMTP:
-		deliver_domain(w, domain_of(first->address), job);
-		return;
-	}
-}
-
-/* Recipients share a job when they share a transport: the same rcpt-via
- * (kind and value), or SMTP and a route. */
-static bool same_group(const struct config *cfg, const struct envelope_rcpt *a,
-                       const struct envelope_rcpt *b)
-{
-	if (a->via != b->via)
-		return false;
-	if (a->via != VIA_SMTP)
-		return strcmp(a->via_value, b->via_value) == 0;
-	return same_route(cfg, domain_of(a->address), domain_of(b->address));
 }
 
 /* Durably record the recipients of the domain being delivered that its
@@ -161,12 +151,15 @@ static void deliver_all(struct work *w)
 		size_t rest = 0;
 		job.n = 0;
 		for (size_t i = 0; i < n_left; i++)
-			if (same_group(w->rn->cfg, left[i]->rcpt, first))
+			if (same_route(w->rn->cfg, left[i]->rcpt, first))
 				group[job.n++] = left[i];
 			else
 				left[rest++] = left[i];
 		n_left = rest;
-		deliver_group(w, first, &job);
+		if (first->via)
+			deliver_via(w, first->via, &job);
+		else
+			deliver_domain(w, domain_of(first->address), &job);
 	}
 	free(left);
 	free(group);

@@ -40,8 +40,8 @@ static void print_entry(FILE *out, int queuefd, const struct envelope *env)
 		if (r->state != RCPT_PENDING)
 			continue;
 		fprintf(out, "    %s", r->address);
-		if (r->via != VIA_SMTP)               /* by a command or LMTP, not by SMTP */
-			fprintf(out, "  [%s]", rcpt_via_name(r->via));
+		if (r->via)                  /* by a command or LMTP, not by SMTP: its kind */
+			fprintf(out, "  [%.*s]", (int)strcspn(r->via, " "), r->via);
 		if (r->error)
 			fprintf(out, "  (%s)", r->error);
 		fputc('\n', out);

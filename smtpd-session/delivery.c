@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
@@ -172,6 +173,20 @@ void spool_discard(struct spool *sp)
 	sp->fd = -1;
 }
 
+/* A queued recipient; one for the LMTP server of local_delivery, or for an
+ * alias's command or LMTP server, gets its "rcpt-via KIND VALUE" line
+ * (doc/queue.md). */
+static int add_rcpt(struct envelope *env, const struct target *t, const struct config *cfg)
+{
+	if (envelope_add_rcpt(env, RCPT_PENDING, t->address) < 0)
+		return -1;
+	if (t->lmtp)
+		return envelope_set_via(env, "lmtp", cfg->local_delivery);
+	if (t->via != VIA_SMTP)
+		return envelope_set_via(env, t->via == VIA_PIPE ? "pipe" : "lmtp", t->via_value);
+	return 0;
+}
+
 /* The queue's copy: the spool file and an envelope of the relayed recipients. */
 static int deliver_to_queue(struct spool *sp, const struct transaction *tx, const struct trace *tr)
 {
@@ -185,14 +200,9 @@ static int deliver_to_queue(struct spool *sp, const struct transaction *tx, cons
 	env.smtputf8 = tx->smtputf8;
 	if (tr->session_id)
 		snprintf(env.session, sizeof env.session, "%s", tr->session_id);
-	for (size_t i = 0; i < tx->n_rcpts && rc == 0; i++) {
-		const struct target *t = &tx->rcpts[i];
-		if (t->kind != TARGET_QUEUE)
-			continue;
-		rc = envelope_add_rcpt(&env, RCPT_PENDING, t->address);
-		if (rc == 0 && t->via != VIA_SMTP)
-			rc = envelope_set_via(&env, t->via, t->via_value);
-	}
+	for (size_t i = 0; i < tx->n_rcpts && rc == 0; i++)
+		if (tx->rcpts[i].kind == TARGET_QUEUE)
+			rc = add_rcpt(&env, &tx->rcpts[i], sp->stores->cfg);
 	if (rc == 0)
 		rc = queue_enqueue(queuefd, sp->dirfd, sp->path, sp->fd, &env);
 	int saved = errno;

@@ -40,7 +40,7 @@ static int config_error(const char *message)
 {
 	static const char reply[] = "421 4.3.0 Server configuration error, try again later\r\n";
 
-	fprintf(stderr, "smtpd-session: %s\n", message);
+	log_early_error("smtpd-session", message);
 	if (client_on_stdout && !isatty(1))
 		(void)!write(1, reply, sizeof reply - 1);
 	return EXIT_CONFIG;

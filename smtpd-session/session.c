@@ -9,11 +9,13 @@
  * (enum close_reason) decides the exit status. */
 #include "session.h"
 #include "address.h"
+#include "auth.h"
 #include "data.h"
 #include "delivery.h"
 #include "log.h"
 #include "stream.h"
 #include "peer.h"
+#include "sasl.h"
 #include "target.h"
 
 #include <errno.h>
@@ -22,11 +24,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/prctl.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #define COMMAND_MAX 512        /* RFC 5321 4.5.3.1.4, CR LF included */
 #define HOP_LIMIT 100          /* RFC 5321 6.3: more Received fields is a loop */
+#define AUTH_FAILURE_PAUSE_MS 1000  /* what each failed AUTH costs the client */
 
 /* Where the session stands.  STARTTLS will add its handshake here; AUTH's
  * 334 exchange reads its lines through line mode (session.on_line). */
@@ -66,6 +71,11 @@ struct session {
 	char helo[256];
 	enum state state;
 	bool esmtp;
+	bool tls_active;           /* the session runs over TLS (STARTTLS, tls_wrapper) */
+	bool authenticated;        /* AUTH succeeded: auth_login is who */
+	char auth_login[SASL_FIELD_MAX];
+	const char *auth_mechanism; /* during an AUTH exchange: "PLAIN" or "LOGIN" */
+	struct sasl_credentials creds;  /* during an AUTH exchange; wiped after it */
 	enum close_reason close;   /* set when the session must end */
 	/* Line mode: the next input line goes here.  dispatch() for commands;
 	 * a continuation (AUTH's answer to a 334, RFC 4954 4) sets a handler
@@ -102,6 +112,7 @@ enum canned {
 	R_SOURCE_ROUTE,
 	R_MAILBOX_TEMPFAIL,
 	R_ALIAS_LOOP,
+	R_LMTP_DOWN,
 	R_MAIL_FIRST_DATA,
 	R_NO_RCPTS,
 	R_DATA_ARGUMENT,
@@ -116,6 +127,21 @@ enum canned {
 	R_LINE_TOO_LONG,
 	R_BAD_SEQUENCE,
 	R_NO_MEMORY,
+	R_AUTH_OK,
+	R_AUTH_FAILED,
+	R_AUTH_CANCELLED,
+	R_AUTH_BAD_BASE64,
+	R_AUTH_MECHANISM,
+	R_AUTH_SYNTAX,
+	R_AUTH_NEEDS_TLS,
+	R_AUTH_UNAVAILABLE,
+	R_AUTH_NOT_OFFERED,
+	R_AUTH_AGAIN,
+	R_AUTH_PLAIN_GO,
+	R_AUTH_USERNAME,
+	R_AUTH_PASSWORD,
+	R_AUTH_FIRST,
+	R_SENDER_NOT_OWNED,
 };
 
 /* Each as it goes on the wire: "CODE X.Y.Z text" (RFC 3463 codes on final
@@ -143,6 +169,7 @@ static const char canned[][80] = {
 	[R_SOURCE_ROUTE] = "554 5.7.1 Source routes are not accepted",
 	[R_MAILBOX_TEMPFAIL] = "451 4.3.0 Mailbox unavailable, try again later",
 	[R_ALIAS_LOOP] = "554 5.4.6 Alias loop or too many levels of aliases",
+	[R_LMTP_DOWN] = "451 4.4.1 Mailbox server not reachable, try again later",
 	[R_MAIL_FIRST_DATA] = "503 5.5.1 Need MAIL command",
 	[R_NO_RCPTS] = "554 5.5.1 No valid recipients",
 	[R_DATA_ARGUMENT] = "501 5.5.4 DATA takes no parameters",
@@ -158,6 +185,22 @@ static const char canned[][80] = {
 	[R_LINE_TOO_LONG] = "500 5.5.2 Line too long",
 	[R_BAD_SEQUENCE] = "503 5.5.1 Bad sequence of commands",
 	[R_NO_MEMORY] = "421 4.3.0 Out of memory",
+	/* AUTH: RFC 4954 6, and RFC 5248 for 5.7.8 and 5.7.11 */
+	[R_AUTH_OK] = "235 2.7.0 Authentication successful",
+	[R_AUTH_FAILED] = "535 5.7.8 Authentication credentials invalid",
+	[R_AUTH_CANCELLED] = "501 5.7.0 Authentication cancelled",
+	[R_AUTH_BAD_BASE64] = "501 5.5.2 Cannot decode response",
+	[R_AUTH_MECHANISM] = "504 5.5.4 Unrecognized authentication type",
+	[R_AUTH_SYNTAX] = "501 5.5.4 Syntax: AUTH mechanism [initial-response]",
+	[R_AUTH_NEEDS_TLS] = "538 5.7.11 Encryption required for requested authentication mechanism",
+	[R_AUTH_UNAVAILABLE] = "454 4.7.0 Temporary authentication failure",
+	[R_AUTH_NOT_OFFERED] = "502 5.5.1 AUTH not available",
+	[R_AUTH_AGAIN] = "503 5.5.1 Already authenticated",
+	[R_AUTH_PLAIN_GO] = "334 ",
+	[R_AUTH_USERNAME] = "334 VXNlcm5hbWU6",          /* "Username:" */
+	[R_AUTH_PASSWORD] = "334 UGFzc3dvcmQ6",          /* "Password:" */
+	[R_AUTH_FIRST] = "530 5.7.0 Authentication required",
+	[R_SENDER_NOT_OWNED] = "553 5.7.1 Sender address not owned by the authenticated user",
 };
 
 static void send_line(struct session *s, const char *line, size_t len)
@@ -222,10 +265,14 @@ static void transaction_reset(struct session *s)
 	s->tx.n_aliases = 0;
 }
 
+/* The "with" of the Received field; "A" for an authenticated client
+ * (RFC 3848). */
 static const char *protocol(const struct session *s)
 {
 	if (s->tx.smtputf8)
-		return "UTF8SMTP";                  /* RFC 6531 3.7.3 */
+		return s->authenticated ? "UTF8SMTPA" : "UTF8SMTP";    /* RFC 6531 3.7.3 */
+	if (s->authenticated)
+		return "ESMTPA";
 	return s->esmtp ? "ESMTP" : "SMTP";
 }
 
@@ -287,8 +334,23 @@ static size_t size_param(const struct session *s, char *buf, size_t size)
 	return n > 0 && (size_t)n < size ? (size_t)n : 0;
 }
 
+/* AUTH is offered when a back end is set, and over TLS unless
+ * auth_require_tls = no (RFC 4954 4: no cleartext passwords by default). */
+static bool auth_offered(const struct session *s)
+{
+	if (target_capture_mode(s->cfg))
+		return true;             /* a mail catcher: any login, with or without TLS */
+	return auth_configured(s->cfg) && (s->tls_active || !s->cfg->auth_require_tls);
+}
+
+static size_t auth_param(const struct session *s, char *buf, size_t size)
+{
+	(void)s;
+	return (size_t)snprintf(buf, size, " PLAIN LOGIN");
+}
+
 /* The EHLO keywords, in the order listed.  A row is listed when its
- * condition holds (no condition: always); STARTTLS and AUTH will have one. */
+ * condition holds (no condition: always); STARTTLS will have one too. */
 static const struct keyword {
 	char name[24];
 	bool (*offered)(const struct session *s);
@@ -299,6 +361,7 @@ static const struct keyword {
 	{ "8BITMIME", NULL, NULL },                 /* RFC 6152 */
 	{ "ENHANCEDSTATUSCODES", NULL, NULL },      /* RFC 2034 */
 	{ "SMTPUTF8", NULL, NULL },                 /* RFC 6531 */
+	{ "AUTH", auth_offered, auth_param },       /* RFC 4954 */
 };
 
 /* "250-KEYWORD[ PARAM]" into line; returns its length. */
@@ -419,6 +482,24 @@ static void refuse_mail(struct session *s)
 	say(s, s->state == STATE_GREETING ? R_HELO_FIRST : R_SENDER_GIVEN);
 }
 
+/* Submission (RFC 6409 6.1): may the login send as this sender?  <> may;
+ * when the login is an address, that address (any case), with or without
+ * a +detail in its local part; a login that is not an address, anyone. */
+static bool sender_owned(const char *login, const char *sender)
+{
+	const char *at = strrchr(login, '@');
+	const char *sat = strrchr(sender, '@');
+
+	if (sender[0] == '\0' || !at)
+		return true;
+	if (!sat || strcasecmp(at, sat) != 0)
+		return false;
+	size_t local = (size_t)(at - login), slocal = (size_t)(sat - sender);
+	if (slocal < local || strncasecmp(login, sender, local) != 0)
+		return false;
+	return slocal == local || sender[local] == '+';
+}
+
 /* Parse the sender and its parameters into the (not yet open) transaction. */
 static bool check_mail(struct session *s, const char *arg)
 {
@@ -426,6 +507,10 @@ static bool check_mail(struct session *s, const char *arg)
 	struct mailbox mb;
 	size_t used;
 
+	if (s->cfg->submission && !s->authenticated) {
+		say(s, R_AUTH_FIRST);
+		return false;
+	}
 	if (!path) {
 		say(s, R_MAIL_SYNTAX);
 		return false;
@@ -451,6 +536,11 @@ static bool check_mail(struct session *s, const char *arg)
 		transaction_reset(s);
 		return false;
 	}
+	if (s->cfg->submission && !sender_owned(s->auth_login, s->tx.sender)) {
+		say(s, R_SENDER_NOT_OWNED);
+		transaction_reset(s);
+		return false;
+	}
 	return true;
 }
 
@@ -458,7 +548,8 @@ static void proceed_mail(struct session *s, const char *arg)
 {
 	(void)arg;
 	s->state = STATE_MAIL;
-	log_event(LOG_LEVEL_INFO, "mail", "from", s->tx.sender, NULL);
+	log_event(LOG_LEVEL_INFO, "mail", "from", s->tx.sender,
+	          s->authenticated ? "auth" : NULL, s->auth_login, NULL);
 	reply(s, 250, "2.1.0", "Sender <%s> OK", s->tx.sender);
 }
 
@@ -481,6 +572,7 @@ static const struct refusal {
 	[TARGET_ROUTE_DENIED] = { "source-route", R_SOURCE_ROUTE },
 	[TARGET_TEMPFAIL] = { "local-trouble", R_MAILBOX_TEMPFAIL },
 	[TARGET_LOOP] = { "alias-loop", R_ALIAS_LOOP },
+	[TARGET_LMTP_DOWN] = { "lmtp-down", R_LMTP_DOWN },
 };
 
 /* Parse "TO:<path>" (or the bare "<postmaster>") into its targets. */
@@ -510,7 +602,7 @@ static bool rcpt_target(struct session *s, const char *path, struct target *t, s
 			refuse_rcpt(s, path, "syntax", R_RCPT_SYNTAX);
 			return false;
 		}
-		v = target_resolve(&s->stores, s->peer.may_relay, &mb, t, n);
+		v = target_resolve(&s->stores, s->peer.may_relay || s->authenticated, &mb, t, n);
 	}
 	const char *rest = path + used;
 	while (*rest == ' ')
@@ -707,7 +799,8 @@ static void finish_message(struct session *s, const struct data_machine *m, cons
 		char nrcpt[16];
 		snprintf(nrcpt, sizeof nrcpt, "%zu", s->tx.n_rcpts);
 		log_event(LOG_LEVEL_INFO, "message", "msgid", s->spool.id, "size", size,
-		          "nrcpt", nrcpt, "from", s->tx.sender, NULL);
+		          "nrcpt", nrcpt, "from", s->tx.sender,
+		          s->authenticated ? "auth" : NULL, s->auth_login, NULL);
 		s->messages++;
 		reply(s, 250, "2.0.0", "Ok: queued as %s", s->spool.id);
 	}
@@ -752,6 +845,147 @@ static void proceed_data(struct session *s, const char *arg)
 		return;
 	}
 	finish_message(s, &m, &tr);
+}
+
+/* ---- AUTH (RFC 4954) --------------------------------------------------- */
+
+/* A failed attempt costs the client a pause before the answer, so that
+ * guessing passwords on one connection is slow (it also counts toward
+ * max_errors, as every 5xx does). */
+static void auth_pause(void)
+{
+	struct timespec t = { AUTH_FAILURE_PAUSE_MS / 1000, (AUTH_FAILURE_PAUSE_MS % 1000) * 1000000L };
+
+	while (nanosleep(&t, &t) < 0 && errno == EINTR)
+		;
+}
+
+/* The exchange is over: nothing of the credentials stays in memory. */
+static void auth_end(struct session *s, const char *result)
+{
+	log_event(LOG_LEVEL_INFO, "auth", "mechanism", s->auth_mechanism, "result", result,
+	          s->authenticated ? "auth" : NULL, s->auth_login, NULL);
+	explicit_bzero(&s->creds, sizeof s->creds);
+	s->auth_mechanism = NULL;
+}
+
+static void auth_fail(struct session *s, const char *result, enum canned r)
+{
+	auth_end(s, result);
+	if (r != R_AUTH_CANCELLED)
+		auth_pause();
+	say(s, r);
+}
+
+/* A decoding that is not SASL_OK ends the exchange: say how. */
+static void auth_refuse(struct session *s, enum sasl_result r)
+{
+	if (r == SASL_CANCEL)
+		auth_fail(s, "cancelled", R_AUTH_CANCELLED);
+	else if (r == SASL_BAD_BASE64)
+		auth_fail(s, "bad-base64", R_AUTH_BAD_BASE64);
+	else
+		auth_fail(s, "failed", R_AUTH_FAILED);   /* malformed: as a wrong password */
+}
+
+/* Both fields are in: ask the back end. */
+static void auth_verify(struct session *s)
+{
+	/* capture (a developer's mail catcher): any login succeeds */
+	enum auth_verdict v = target_capture_mode(s->cfg) ? AUTH_GRANTED
+	    : auth_check(s->cfg, s->creds.login, s->creds.password, s->tls_active, s->peer.addr);
+	if (v == AUTH_GRANTED) {
+		s->authenticated = true;
+		memcpy(s->auth_login, s->creds.login, sizeof s->auth_login);
+		auth_end(s, "ok");
+		say(s, R_AUTH_OK);
+	} else if (v == AUTH_DENIED) {
+		auth_fail(s, "failed", R_AUTH_FAILED);
+	} else {
+		auth_end(s, "unavailable");
+		say(s, R_AUTH_UNAVAILABLE);
+	}
+}
+
+static void auth_login_password_line(struct session *s, char *line, size_t len);
+
+static void auth_step(struct session *s, enum sasl_step step, const char *line, size_t len)
+{
+	enum sasl_result r = sasl_decode(step, line, len, &s->creds);
+
+	if (r != SASL_OK)
+		auth_refuse(s, r);
+	else if (step == SASL_LOGIN_USER) {
+		say(s, R_AUTH_PASSWORD);
+		s->on_line = auth_login_password_line;
+	} else
+		auth_verify(s);
+}
+
+/* The answers to a 334, in line mode (not commands, not logged). */
+static void auth_plain_line(struct session *s, char *line, size_t len)
+{
+	auth_step(s, SASL_PLAIN, line, len);
+}
+
+static void auth_login_user_line(struct session *s, char *line, size_t len)
+{
+	auth_step(s, SASL_LOGIN_USER, line, len);
+}
+
+static void auth_login_password_line(struct session *s, char *line, size_t len)
+{
+	auth_step(s, SASL_LOGIN_PASSWORD, line, len);
+}
+
+/* AUTH in a transaction or before EHLO (RFC 4954 4). */
+static void refuse_auth(struct session *s)
+{
+	say(s, R_BAD_SEQUENCE);
+}
+
+static bool check_auth(struct session *s, const char *arg)
+{
+	bool capture = target_capture_mode(s->cfg);
+
+	if (!auth_configured(s->cfg) && !capture)
+		say(s, R_AUTH_NOT_OFFERED);
+	else if (s->authenticated)
+		say(s, R_AUTH_AGAIN);
+	else if (s->cfg->auth_require_tls && !s->tls_active && !capture)
+		say(s, R_AUTH_NEEDS_TLS);
+	else if (*arg == '\0')
+		say(s, R_AUTH_SYNTAX);
+	else
+		return true;
+	return false;
+}
+
+/* "AUTH PLAIN|LOGIN [initial-response]": "=" is an empty one (RFC 4954 4). */
+static void proceed_auth(struct session *s, const char *arg)
+{
+	size_t mech_len = strcspn(arg, " ");
+	const char *initial = arg[mech_len] == ' ' ? arg + mech_len + 1 : NULL;
+	bool plain = mech_len == 5 && strncasecmp(arg, "PLAIN", 5) == 0;
+	bool login = mech_len == 5 && strncasecmp(arg, "LOGIN", 5) == 0;
+
+	if (!plain && !login) {
+		say(s, R_AUTH_MECHANISM);
+		return;
+	}
+	/* a password may sit in this process for a moment: no core file */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		log_event(LOG_LEVEL_ERROR, "prctl", "error", strerror(errno), NULL);
+	s->auth_mechanism = plain ? "PLAIN" : "LOGIN";
+	if (initial)
+		auth_step(s, plain ? SASL_PLAIN : SASL_LOGIN_USER, initial, strlen(initial));
+	else if (plain) {
+		say(s, R_AUTH_PLAIN_GO);
+		s->on_line = auth_plain_line;
+	} else {
+		say(s, R_AUTH_USERNAME);
+		s->on_line = auth_login_user_line;
+	}
 }
 
 /* ---- the rest --------------------------------------------------------- */
@@ -834,20 +1068,22 @@ static const struct command {
 	void (*refuse)(struct session *s);
 	bool (*check)(struct session *s, const char *arg);
 	void (*proceed)(struct session *s, const char *arg);
+	bool secret;               /* after its first word, the argument is not logged */
 } commands[] = {
-	{ VERB("HELO"), ANY_STATE, NULL, check_helo, proceed_helo },
-	{ VERB("EHLO"), ANY_STATE, NULL, check_ehlo, proceed_ehlo },
-	{ VERB("MAIL"), IN(STATE_READY), refuse_mail, check_mail, proceed_mail },
-	{ VERB("RCPT"), IN(STATE_MAIL) | IN(STATE_RCPT), refuse_rcpt_state, check_rcpt, proceed_rcpt },
-	{ VERB("DATA"), IN(STATE_RCPT), refuse_data, check_data, proceed_data },
-	{ VERB("RSET"), ANY_STATE, NULL, NULL, proceed_rset },
-	{ VERB("NOOP"), ANY_STATE, NULL, NULL, proceed_noop },
-	{ VERB("QUIT"), ANY_STATE, NULL, NULL, proceed_quit },
-	{ VERB("HELP"), ANY_STATE, NULL, NULL, proceed_help },
-	{ VERB("VRFY"), ANY_STATE, NULL, check_vrfy, proceed_vrfy },
-	{ VERB("EXPN"), ANY_STATE, NULL, NULL, proceed_expn },
+	{ VERB("HELO"), ANY_STATE, NULL, check_helo, proceed_helo, false },
+	{ VERB("EHLO"), ANY_STATE, NULL, check_ehlo, proceed_ehlo, false },
+	{ VERB("MAIL"), IN(STATE_READY), refuse_mail, check_mail, proceed_mail, false },
+	{ VERB("RCPT"), IN(STATE_MAIL) | IN(STATE_RCPT), refuse_rcpt_state, check_rcpt, proceed_rcpt, false },
+	{ VERB("DATA"), IN(STATE_RCPT), refuse_data, check_data, proceed_data, false },
+	{ VERB("RSET"), ANY_STATE, NULL, NULL, proceed_rset, false },
+	{ VERB("NOOP"), ANY_STATE, NULL, NULL, proceed_noop, false },
+	{ VERB("QUIT"), ANY_STATE, NULL, NULL, proceed_quit, false },
+	{ VERB("HELP"), ANY_STATE, NULL, NULL, proceed_help, false },
+	{ VERB("VRFY"), ANY_STATE, NULL, check_vrfy, proceed_vrfy, false },
+	{ VERB("EXPN"), ANY_STATE, NULL, NULL, proceed_expn, false },
+	{ VERB("AUTH"), IN(STATE_READY), refuse_auth, check_auth, proceed_auth, true },
 #ifdef SESSION_TEST_VERBS
-	{ VERB("XLINE"), ANY_STATE, NULL, NULL, proceed_xline },
+	{ VERB("XLINE"), ANY_STATE, NULL, NULL, proceed_xline, false },
 #endif
 };
 
@@ -869,14 +1105,30 @@ static void refuse_out_of_order(struct session *s, const struct command *c)
 }
 
 /* A command line: the verb up to the first space, then its argument. */
+static void log_command(const char *line, size_t verb_len, const struct command *c)
+{
+	char shown[64];
+
+	if (!c || !c->secret) {
+		log_event(LOG_LEVEL_DEBUG, "command", "text", line, NULL);
+		return;
+	}
+	/* "AUTH PLAIN": the initial response (a password) stays out */
+	size_t n = verb_len + (line[verb_len] == ' ') + strcspn(line + verb_len + 1, " ");
+	snprintf(shown, sizeof shown, "%.*s", (int)(n < sizeof shown ? n : sizeof shown - 1), line);
+	log_event(LOG_LEVEL_DEBUG, "command", "text", shown, NULL);
+}
+
 static void dispatch(struct session *s, char *line, size_t len)
 {
-	log_event(LOG_LEVEL_DEBUG, "command", "text", line, NULL);
+	size_t verb_len = strcspn(line, " ");
+	const struct command *c = command_find(line, verb_len);
+
+	log_command(line, verb_len, c);
 	if (memchr(line, '\0', len)) {
 		say(s, R_NUL);
 		return;
 	}
-	size_t verb_len = strcspn(line, " ");
 	const char *arg = line + verb_len;
 	if (*arg == ' ')
 		arg++;
@@ -885,7 +1137,6 @@ static void dispatch(struct session *s, char *line, size_t len)
 		line[--len] = '\0';
 	if (arg > line + len)
 		arg = line + len;
-	const struct command *c = command_find(line, verb_len);
 	if (!c)
 		say(s, R_UNKNOWN_COMMAND);
 	else if (!(c->states & IN(s->state)))
@@ -944,12 +1195,15 @@ static void command_loop(struct session *s)
 		size_t len;
 		enum stream_status st = stream_read_line(&s->io, line, COMMAND_MAX, &len);
 		if (st == STREAM_TOO_LONG) {
+			if (s->auth_mechanism)
+				auth_end(s, "line-too-long");
 			s->on_line = dispatch;      /* ends line mode too */
 			say(s, R_LINE_TOO_LONG);
 		} else if (st == STREAM_OK) {
 			line_handler *handle = s->on_line;
 			s->on_line = dispatch;      /* line mode lasts one line */
 			handle(s, line, len);
+			explicit_bzero(line, len);  /* it may have been a password */
 		} else {
 			s->close = close_reason_of(st);
 			return;

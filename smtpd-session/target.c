@@ -17,6 +17,7 @@ void stores_init(struct stores *st, const struct config *cfg)
 	st->cfg = cfg;
 	st->rootfd = -1;
 	st->queuefd = -1;
+	st->lmtp = NULL;
 	st->aliases = NULL;
 	st->aliases_read = false;
 }
@@ -64,6 +65,7 @@ void stores_close(struct stores *st)
 	aliases_free(st->aliases);
 	st->aliases = NULL;
 	st->aliases_read = false;
+	lmtp_check_close(&st->lmtp);
 }
 
 /* One of the alias module's targets as the session's. */
@@ -106,6 +108,24 @@ static enum target_verdict local_targets(struct stores *st, const char *address,
 		return TARGET_TEMPFAIL;
 	}
 	return TARGET_TEMPFAIL;
+}
+
+/* With local_delivery = lmtp:..., the LMTP server says who exists, now
+ * (no backscatter), and the copy is queued for it: the relay delivers. */
+static enum target_verdict lmtp_target(struct stores *st, struct target *out, size_t *n)
+{
+	out->kind = TARGET_QUEUE;
+	out->lmtp = true;
+	*n = 1;
+	switch (lmtp_check_rcpt(&st->lmtp, st->cfg, out->address)) {
+	case LMTP_TAKES:
+		return TARGET_OK;
+	case LMTP_REFUSES:
+		return TARGET_UNKNOWN_USER;
+	case LMTP_UNREACHABLE:
+		break;
+	}
+	return TARGET_LMTP_DOWN;
 }
 
 bool target_capture_mode(const struct config *cfg)
@@ -154,6 +174,9 @@ enum target_verdict target_resolve(struct stores *st, bool may_relay,
 	}
 	if (mb->source_route && !may_relay)
 		return TARGET_ROUTE_DENIED;
+	/* aliases are not asked when an LMTP server owns the users */
+	if (!mb->literal && config_is_local_domain(st->cfg, mb->domain) && st->cfg->local_delivery[0])
+		return lmtp_target(st, out, n);
 	if (!mb->literal && config_is_local_domain(st->cfg, mb->domain)) {
 		char address[ADDRESS_MAX + 1];
 		memcpy(address, out->address, sizeof address);
@@ -183,6 +206,10 @@ enum target_verdict target_postmaster(struct stores *st, struct target *out, siz
 		*n = 1;
 		return TARGET_OK;
 	}
+	if (st->cfg->local_delivery[0]) {
+		memcpy(out->address, address, sizeof address);
+		return lmtp_target(st, out, n);
+	}
 	enum target_verdict v = local_targets(st, address, out, n);
 	if (v != TARGET_OK)
 		memcpy(out->address, address, sizeof address);
@@ -191,7 +218,7 @@ enum target_verdict target_postmaster(struct stores *st, struct target *out, siz
 
 bool target_same(const struct target *a, const struct target *b)
 {
-	if (a->kind != b->kind)
+	if (a->kind != b->kind || a->lmtp != b->lmtp)
 		return false;
 	if (a->kind == TARGET_MAILDIR)
 		return strcmp(a->dir, b->dir) == 0;

@@ -54,7 +54,11 @@ else
 	fail "listening mode: not delivered"
 	cat "$W/swaks.log" "$W/log"
 fi
-out=$("$PYTHON3" "$S/tests/smtp_clients.py" burst 200 8 bob@example.test "$PORT") && [ "$(count)" -eq 201 ] &&
+# 4 clients from one address, well under max_connections_per_source (10):
+# the cap counts sessions until they are reaped, and a session that has
+# said 221 may still be exiting (slowly under ASan) when its client
+# connects again.
+out=$("$PYTHON3" "$S/tests/smtp_clients.py" burst 200 4 bob@example.test "$PORT") && [ "$(count)" -eq 201 ] &&
 	ok "burst: $out; all delivered" || fail "burst: $out; $(count) of 201 in the Maildir"
 
 sessions_gone      # the burst's sessions

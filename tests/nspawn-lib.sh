@@ -1,6 +1,8 @@
 # nspawn-lib.sh - boot this machine's own root in systemd-nspawn with the
-# built units and programs bind-mounted where "make install" puts them.
-# Sourced by tests/nspawn.sh and scripts/unit-cost.sh.
+# built units and programs bind-mounted where "make install" puts them
+# (nspawn_boot), or as it is (nspawn_start: tests/deb.sh installs the
+# package there).  Sourced by tests/nspawn.sh, tests/deb.sh and
+# scripts/unit-cost.sh.
 #
 # The caller sets B (the build directory) and W (an empty work directory),
 # writes $W/etc/mailsock.conf, calls nspawn_paths, traps nspawn_cleanup on
@@ -52,27 +54,36 @@ nspawn_cleanup() {
 	rm -rf "$W"
 }
 
-# Boot (only test.target: the journal) and wait until it runs.  Returns 1
-# when nspawn cannot boot here ($W/boot.log says why).
+# Boot (only test.target: the journal) with the built units, programs and
+# $W/etc/mailsock.conf where "make install" puts them, and wait until it
+# runs.  Returns 1 when nspawn cannot boot here ($W/boot.log says why).
 nspawn_boot() {
+	nspawn_start \
+		--bind-ro="$B/units:/usr/local/lib/systemd/system" \
+		--bind-ro="$W/etc/mailsock.conf:$CONF" \
+		--bind-ro="$B/smtpd-session/smtpd-session:$SESSION_BIN" \
+		--bind-ro="$B/smtp-relay/smtp-relay:$RELAY_BIN" \
+		"$@"
+}
+
+# Boot this machine's root as it is (only test.target), with the nspawn
+# options given, and wait until it runs.  Returns 1 when nspawn cannot boot
+# here ($W/boot.log says why).
+nspawn_start() {
 	mkdir -p "$W/root" "$W/etc" || exit 99
 	printf '[Unit]\nDescription=mailsock test: the journal only\n%s\n' \
 		"Wants=systemd-journald.socket systemd-journald.service" >"$W/etc/test.target"
 	CG=$(nspawn_cgroups)
 	unshare -m sh -c '
-		W=$1 B=$2 CONF=$3 SESSION_BIN=$4 RELAY_BIN=$5 CG=$6
-		shift 6
+		W=$1 CG=$2
+		shift 2
 		for cg in $CG; do mkdir -p "$cg" && echo 0 >"$cg/cgroup.procs"; done
 		mount --make-rprivate / && mount --bind / "$W/root" &&
 		exec systemd-nspawn -q -D "$W/root" --volatile=overlay --boot \
 			--register=no --keep-unit --private-network --console=pipe -M "mailsock$$" \
-			--bind-ro="$B/units:/usr/local/lib/systemd/system" \
 			--bind-ro="$W/etc/test.target:/etc/systemd/system/test.target" \
-			--bind-ro="$W/etc/mailsock.conf:$CONF" \
-			--bind-ro="$B/smtpd-session/smtpd-session:$SESSION_BIN" \
-			--bind-ro="$B/smtp-relay/smtp-relay:$RELAY_BIN" \
 			"$@" systemd.unit=test.target' \
-		sh "$W" "$B" "$CONF" "$SESSION_BIN" "$RELAY_BIN" "$CG" "$@" \
+		sh "$W" "$CG" "$@" \
 		</dev/null >"$W/boot.log" 2>&1 &
 	NS=$!
 	for _ in $(seq 100); do

@@ -62,7 +62,8 @@ class Server:
     binds it: then it exits (or another program answers), and the next
     try takes another port.  A server that never greets is stopped."""
 
-    def __init__(self, binary, host="127.0.0.1", family=socket.AF_INET, extra_env=None):
+    def __init__(self, binary, host="127.0.0.1", family=socket.AF_INET, extra_env=None,
+                 extra_conf=""):
         self.root = tempfile.mkdtemp(prefix="mailsock-sock-")
         self.mail = os.path.join(self.root, "mail")
         for user in ("alice", "bob"):
@@ -72,6 +73,7 @@ class Server:
         with open(self.conf, "w") as f:
             f.write("hostname = mx.example.org\ndomains = example.org\n"
                     "mail_root = %s\nqueue_dir = %s/queue\n" % (self.mail, self.root))
+            f.write(extra_conf.replace("{root}", self.root))
             if os.geteuid() == 0:
                 f.write("user = nobody\n")    # root never serves a network peer
         if os.geteuid() == 0:

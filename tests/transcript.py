@@ -15,6 +15,8 @@ A transcript is a plain file (tests/transcripts/*.t).  Lines, by prefix:
   @write NAME      write the file {root}/NAME from the "|" lines that follow
                    ("|" alone: an empty line; "{root}" is replaced), e.g.
                    an aliases file or a command script (made executable)
+  @file NAME       create {root}/NAME holding the "|" lines that follow
+                   (e.g. an auth_users file: "@config auth_users = {root}/NAME")
   @keepopen        keep stdin open after the script (for timeouts)
   @exit N          expected exit status (default 0)
   > TEXT           the client sends TEXT + CR LF
@@ -96,6 +98,7 @@ class Transcript:
         self.maildirs = list(DEFAULT_MAILDIRS)
         self.mkdirs = []
         self.writes = []      # (name, lines)
+        self.files = {}       # name under the root: content
         self.keepopen = False
         self.exit = 0
         self.input = bytearray()
@@ -112,7 +115,13 @@ class Transcript:
             i += 1
             if not line or line.startswith("#"):
                 continue
-            if line.startswith("@write "):
+            if line.startswith("@file "):
+                body = []
+                while i < len(lines) and lines[i].startswith("|"):
+                    body.append(lines[i][2:])
+                    i += 1
+                self.files[line[6:]] = "".join(b + "\n" for b in body)
+            elif line.startswith("@write "):
                 body = []
                 while i < len(lines) and lines[i].startswith("|"):
                     body.append(lines[i][2:] if lines[i] != "|" else "")
@@ -167,6 +176,9 @@ def prepare(t, root):
             os.makedirs(os.path.join(mail, d, sub), exist_ok=True)
     for d in t.mkdirs:
         os.makedirs(os.path.join(mail, d), exist_ok=True)
+    for name, content in t.files.items():
+        with open(os.path.join(root, name), "w") as f:
+            f.write(content)
     # the queue as units/tmpfiles.d makes it: "! count queue:env 0" then
     # means the session wrote no entry where it could have
     for sub in ("tmp", "msg", "env"):

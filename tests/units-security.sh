@@ -27,5 +27,7 @@ check() {
 
 check smtpd-session@.service 5
 check smtpd.service 5
+check smtpd-submission.service 5
+check smtpd-submissions.service 5
 check smtp-relay.service 30
 exit $fail

@@ -67,6 +67,9 @@ else
 	fail "started as root with no user: not refused"
 	cat "$W/swaks.log"
 fi
+# stderr is the client's socket under xinetd: the reason goes to syslog
+grep -q "refusing" "$W/swaks.log" && fail "the refusal's log text reached the client" ||
+	ok "the client got the 421 and no log text"
 echo "user = nobody" >>"$W/mailsock.conf"
 if send && [ "$(count)" -eq 2 ]; then
 	ok "started as root, user = nobody: delivered"

@@ -7,8 +7,8 @@
 #   FUZZ_TARGETS="data session" tests/fuzz/run.sh 3600   # a long run of two
 #   FUZZ_MERGE=1 tests/fuzz/run.sh 600   # ... and fold new finds into the seeds
 #
-# Needs clang (Debian: clang, which ships libFuzzer).  Work happens in
-# $FUZZ_WORK (default build-fuzz/ in the current directory): binaries, the
+# Needs clang and libclang-rt-dev (libFuzzer); installs them when missing.
+# Work happens in $FUZZ_WORK (default build-fuzz/ in the current directory): binaries, the
 # growing corpus per target (seeded from tests/fuzz/corpus/) and crash
 # files, which are kept there for reproduction: ./fuzz_TARGET crash-FILE.
 set -eu
@@ -16,18 +16,16 @@ set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 seconds=${1:-${FUZZ_SECONDS:-60}}
-targets=${FUZZ_TARGETS:-"address cidr config data envelope session reply dns"}
+targets=${FUZZ_TARGETS:-"address cidr config data envelope session reply dns auth"}
 work=${FUZZ_WORK:-$PWD/build-fuzz}
 CLANG=${CLANG:-clang}
 
-if ! command -v "$CLANG" >/dev/null 2>&1; then
-	if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-		apt-get install -y --no-install-recommends clang >/dev/null
-	else
-		echo "run.sh: clang not found (apt-get install clang)" >&2
-		exit 1
-	fi
-fi
+# clang, and libFuzzer with the sanitizer runtimes (libclang-rt-dev, only
+# recommended by clang: a machine with --no-install-recommends lacks it).
+"$top/scripts/deps.sh" clang libclang-rt-dev || {
+	echo "run.sh: cannot install clang and libclang-rt-dev" >&2
+	exit 1
+}
 
 mkdir -p "$work"
 # The targets that write files (session, envelope) do it here: tmpfs, so
@@ -40,15 +38,17 @@ cflags="-std=c17 -g -O1 -D_GNU_SOURCE -Wall -Wextra -Werror
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 	-I$top/common -I$top/smtpd-session -I$top/smtp-relay"
 common="$top/common/address.c $top/common/cidr.c $top/common/config.c $top/common/fsutil.c
-	$top/common/local.c $top/common/log.c $top/common/maildir.c $top/common/queue.c
+	$top/common/local.c $top/common/lmtp_spec.c $top/common/log.c $top/common/maildir.c $top/common/queue.c
 	$top/common/stream.c $top/common/stream_deadline.c"
 session="$top/smtpd-session/session.c $top/smtpd-session/data.c
 	$top/smtpd-session/peer.c $top/smtpd-session/target.c $top/smtpd-session/delivery.c
-	$here/short_read.c"
+	$top/smtpd-session/sasl.c $top/smtpd-session/auth.c
+	$top/smtpd-session/lmtp_check.c $top/smtp-relay/conn.c $here/short_read.c -lcrypt"
 
 sources_of() {
 	case $1 in
 	data) echo "$top/smtpd-session/data.c" ;;
+	auth) echo "$top/smtpd-session/sasl.c" ;;
 	reply) echo "$top/smtp-relay/conn.c $top/common/stream.c $top/common/stream_deadline.c
 		$here/short_read.c" ;;
 	dns) echo "$common $work/dns-fuzz-answers.o $(pkg-config --libs ldns)" ;;

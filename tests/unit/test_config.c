@@ -106,6 +106,31 @@ static void test_relay_keys(void)
 
 /* The messages a user reads, word for word, and the session keys that had
  * no test. */
+/* local_delivery: maildir, or lmtp: and a spec (common/lmtp_spec.c). */
+static void test_local_delivery(void)
+{
+	struct config cfg;
+
+	config_init(&cfg);
+	CHECK(cfg.local_delivery[0] == '\0');
+	CHECK(set(&cfg, "local_delivery = lmtp:unix:/run/dovecot/lmtp") == 0);
+	CHECK(strcmp(cfg.local_delivery, "unix:/run/dovecot/lmtp") == 0);
+	CHECK(set(&cfg, "local_delivery = lmtp:127.0.0.1:8024") == 0);
+	CHECK(strcmp(cfg.local_delivery, "127.0.0.1:8024") == 0);
+	CHECK(set(&cfg, "local_delivery = lmtp:[::1]:24") == 0 && strcmp(cfg.local_delivery, "[::1]:24") == 0);
+	CHECK(set(&cfg, "local_delivery = lmtp:lists.example.org:24") == 0);
+	CHECK(set(&cfg, "local_delivery = lmtp:unix:run/lmtp") < 0 && strstr(err, "ABSOLUTE"));
+	CHECK(set(&cfg, "local_delivery = lmtp:127.0.0.1") < 0);
+	CHECK(set(&cfg, "local_delivery = lmtp:127.0.0.1:0") < 0);
+	CHECK(set(&cfg, "local_delivery = lmtp:127.0.0.1:65536") < 0);
+	CHECK(set(&cfg, "local_delivery = lmtp:a_b:24") < 0);
+	CHECK(set(&cfg, "local_delivery = lmtp:[::1:24") < 0);
+	CHECK(set(&cfg, "local_delivery = mbox") < 0 && strstr(err, "expected maildir"));
+	/* a refused value changes nothing */
+	CHECK(strcmp(cfg.local_delivery, "lists.example.org:24") == 0);
+	CHECK(set(&cfg, "local_delivery = maildir") == 0 && cfg.local_delivery[0] == '\0');
+}
+
 static void test_messages(void)
 {
 	struct config cfg;
@@ -163,6 +188,7 @@ int main(void)
 	test_values();
 	test_errors();
 	test_relay_keys();
+	test_local_delivery();
 	test_messages();
 	test_file();
 	return check_summary();
