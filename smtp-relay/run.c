@@ -12,6 +12,7 @@
 #include "entry.h"
 #include "fsutil.h"
 #include "log.h"
+#include "pickup.h"
 #include "queue.h"
 
 #include <errno.h>
@@ -105,6 +106,7 @@ int run_queue(const struct config *cfg, bool flush)
 		return -1;
 	}
 	queue_reap(queuefd, DEBRIS_AGE);
+	pickup_maildrop(cfg, queuefd);      /* local submissions first: they may add entries */
 	size_t n_ids;
 	char **ids = queue_ids(queuefd, "env", &n_ids);
 	size_t workers = cfg->max_parallel < n_ids ? cfg->max_parallel : n_ids;

@@ -17,7 +17,11 @@
 #   - smtp-relay.path starts smtp-relay.service when mail is queued, and
 #     smtp-relay.timer starts it again; with a real smtp-relay, a message
 #     deferred while the receiving server is down is delivered by a later
-#     run, and a new one by the path unit's run (skipped for a stub).
+#     run, and a new one by the path unit's run (skipped for a stub);
+#   - local submission as installed: mailsock-postdrop setgid mailsock-drop
+#     (the group from sysusers.d), "sendmail -t" by nobody with "To: root":
+#     smtp-relay.path starts the run that picks it up, as the mail user in
+#     its sandbox, into the postmaster's Maildir with nobody's uid.
 # Exit 77 ("SKIP: reason") where nspawn cannot run here, or when a part was
 # skipped ("SKIP (part): reason") and nothing failed; under CI=true a skip
 # fails (tests/lib.sh).
@@ -284,6 +288,28 @@ elif [ "$RELAY_REAL" = nodns ]; then
 	skip_part "delivery through smtp-relay: dnsmasq not found (Debian package dnsmasq-base)"
 else
 	skip_part "delivery through smtp-relay to a receiving server: smtp-relay is a stub"
+fi
+
+# ---- local submission: sendmail as a plain user --------------------------------
+# make install as root does this when the group exists (sysusers.d made it).
+POSTDROP_BIN=${RELAY_BIN%/smtp-relay}/mailsock-postdrop
+PM=$ROOT/var/mail/mailsock/example.test/postmaster/new
+postmaster_mail() { [ "$(ls "$PM" 2>/dev/null | wc -l)" -ge "$1" ]; }
+wait_for 20 relay_idle
+if ! $E install -m 2755 -g mailsock-drop "$B/sendmail/mailsock-postdrop" "$POSTDROP_BIN"; then
+	fail "cannot install mailsock-postdrop setgid mailsock-drop"
+elif printf 'To: root\nSubject: from cron\n\nhi\n' | $E setpriv --reuid=nobody --regid=nogroup \
+	--clear-groups -- "$B/sendmail/mailsock-sendmail" -t; then
+	if wait_for 20 postmaster_mail 1; then
+		grep -q "^Received: by mx.example.test (mailsock-sendmail, from user nobody uid 65534)" \
+			"$PM"/* && ok "sendmail -t by nobody: in the postmaster's Maildir, by the path unit's run" ||
+			fail "sendmail: no Received naming nobody: $(cat "$PM"/*)"
+	else
+		fail "sendmail: not picked up (maildrop: $(ls "$ROOT/var/spool/mailsock/maildrop"))"
+		journal -u smtp-relay.service -o cat | tail -10
+	fi
+else
+	fail "sendmail -t as nobody failed"
 fi
 $E systemctl stop smtp-relay.path
 

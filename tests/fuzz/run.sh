@@ -16,7 +16,7 @@ set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 seconds=${1:-${FUZZ_SECONDS:-60}}
-targets=${FUZZ_TARGETS:-"address cidr config data envelope session reply dns auth"}
+targets=${FUZZ_TARGETS:-"address cidr config data envelope session reply dns auth headers"}
 work=${FUZZ_WORK:-$PWD/build-fuzz}
 CLANG=${CLANG:-clang}
 
@@ -36,7 +36,7 @@ trap 'rm -rf "$FUZZ_SHM"' EXIT
 trap 'exit 130' INT TERM
 cflags="-std=c17 -g -O1 -D_GNU_SOURCE -Wall -Wextra -Werror
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
-	-I$top/common -I$top/smtpd-session -I$top/smtp-relay"
+	-I$top/common -I$top/smtpd-session -I$top/smtp-relay -I$top/sendmail"
 common="$top/common/address.c $top/common/cidr.c $top/common/config.c $top/common/fsutil.c
 	$top/common/local.c $top/common/lmtp_spec.c $top/common/log.c $top/common/maildir.c $top/common/queue.c
 	$top/common/stream.c $top/common/stream_deadline.c"
@@ -51,6 +51,7 @@ sources_of() {
 	auth) echo "$top/smtpd-session/sasl.c" ;;
 	reply) echo "$top/smtp-relay/conn.c $top/common/stream.c $top/common/stream_deadline.c
 		$here/short_read.c" ;;
+	headers) echo "$top/sendmail/headers.c" ;;
 	dns) echo "$common $work/dns-fuzz-answers.o $(pkg-config --libs ldns)" ;;
 	session) echo "$common $session" ;;
 	*) echo "$common" ;;
