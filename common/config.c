@@ -368,6 +368,34 @@ static const char *parse_user(struct config *cfg, const char *value)
 	return NULL;
 }
 
+/* A path, or "" for none. */
+static const char *parse_aliases(struct config *cfg, const char *value)
+{
+	cfg->aliases[0] = '\0';
+	return value[0] ? parse_path(cfg->aliases, sizeof cfg->aliases, value) : NULL;
+}
+
+static const char *parse_capture(struct config *cfg, const char *value)
+{
+	cfg->capture[0] = '\0';
+	if (!value[0])
+		return NULL;
+	if (strlen(value) < 2 || strlen(value) > 300)   /* it is a Maildir name in the session */
+		return "expected an absolute path of 2 to 300 characters";
+	return parse_path(cfg->capture, sizeof cfg->capture, value);
+}
+
+/* A shell command line, "" for none: one line of printable text. */
+static const char *parse_message_command(struct config *cfg, const char *value)
+{
+	for (const unsigned char *p = (const unsigned char *)value; *p; p++)
+		if (*p < 0x20 && *p != '\t')
+			return "control character in command";
+	if (!string_copy(cfg->message_command, sizeof cfg->message_command, value))
+		return "command too long";
+	return NULL;
+}
+
 /* "maildir" (stored as "") or "lmtp:" and an LMTP spec (stored without
  * "lmtp:"). */
 static const char *parse_local_delivery(struct config *cfg, const char *value)
@@ -407,6 +435,10 @@ static const struct key keys[] = {
 	PATH(tls_key, NULL),
 	YES_NO(tls_wrapper, false),
 	YES_NO(require_tls, false),
+	OWN(aliases, parse_aliases, NULL),
+	OWN(message_command, parse_message_command, NULL),
+	SECONDS(message_command_timeout, 1, 365 * DAY, 60),
+	OWN(capture, parse_capture, NULL),
 	PATH(auth_users, NULL),
 	PATH(auth_dovecot, NULL),
 	YES_NO(auth_require_tls, true),

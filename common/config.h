@@ -50,6 +50,12 @@ struct config {
 	bool submission;                /* RFC 6409: MAIL needs AUTH; AUTH may relay */
 	char local_delivery[CONFIG_PATH_MAX];  /* "" Maildirs, else an LMTP spec (lmtp_spec.h) */
 
+	/* where mail goes (doc/delivery.md) */
+	char aliases[CONFIG_PATH_MAX];  /* aliases(5) file, "" none */
+	char message_command[CONFIG_PATH_MAX]; /* process_message, "" none */
+	unsigned message_command_timeout;      /* seconds, also for "|command" targets */
+	char capture[CONFIG_PATH_MAX];  /* the catch-all Maildir, "" none */
+
 	/* smtp-relay */
 	char nameservers[CONFIG_MAX_NAMESERVERS][CONFIG_ADDR_MAX];
 	size_t n_nameservers;           /* 0: from resolv_conf */

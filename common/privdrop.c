@@ -217,3 +217,8 @@ enum privdrop_result privdrop(const char *user, char *err, size_t errlen)
 	}
 	return PRIVDROP_SWITCHED;
 }
+
+bool privdrop_is_root(void)
+{
+	return (geteuid() == 0 || getuid() == 0) && root_is_real();
+}

@@ -2,6 +2,7 @@
 #ifndef MAILSOCK_PRIVDROP_H
 #define MAILSOCK_PRIVDROP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 enum privdrop_result {
@@ -14,5 +15,9 @@ enum privdrop_result {
 /* When running as root and user is not empty, become user (its uid, gid
  * and supplementary groups), and check that root cannot be regained. */
 enum privdrop_result privdrop(const char *user, char *err, size_t errlen);
+
+/* Is this process root of the host (what privdrop() would switch away
+ * from), not root of a mapped user namespace? */
+bool privdrop_is_root(void);
 
 #endif

@@ -86,6 +86,8 @@ static void put_envelope(FILE *f, const struct envelope *env)
 	fprintf(f, "arrival %lld\n", (long long)env->arrival);
 	put_field(f, "peer", env->peer);
 	put_field(f, "helo", env->helo);
+	if (env->session[0])
+		put_field(f, "session", env->session);
 	put_field(f, "sender", env->sender);
 	put_field(f, "body", env->body_8bit ? "8BITMIME" : "7BIT");
 	put_field(f, "smtputf8", env->smtputf8 ? "yes" : "no");
@@ -234,6 +236,20 @@ int envelope_add_rcpt(struct envelope *env, enum rcpt_state state, const char *a
 	return 0;
 }
 
+int envelope_set_via(struct envelope *env, const char *kind, const char *value)
+{
+	struct envelope_rcpt *r = &env->rcpts[env->n_rcpts - 1];
+	size_t size = strlen(kind) + 1 + strlen(value) + 1;
+	char *via = malloc(size);
+
+	if (!via)
+		return -1;
+	snprintf(via, size, "%s %s", kind, value);
+	free(r->via);
+	r->via = via;
+	return 0;
+}
+
 /* An id names the files msg/ID and env/ID: letters, digits, '.', '_' and
  * '-' only, not starting with a dot, so that no envelope can point outside
  * the queue ("../..") or at a hidden file. */
@@ -287,6 +303,8 @@ static int parse_line(struct envelope *env, const char *key, const char *value)
 		ok = string_copy(env->peer, sizeof env->peer, value);
 	else if (strcmp(key, "helo") == 0)
 		ok = string_copy(env->helo, sizeof env->helo, value);
+	else if (strcmp(key, "session") == 0)
+		ok = string_copy(env->session, sizeof env->session, value);
 	else if (strcmp(key, "sender") == 0)
 		ok = (free(env->sender), env->sender = strdup(value)) != NULL;
 	else if (strcmp(key, "body") == 0)

@@ -36,6 +36,7 @@ struct envelope {
 	time_t arrival;
 	char peer[64];           /* client address, or "local" */
 	char helo[256];
+	char session[64];        /* the session that accepted it, or "" */
 	char *sender;            /* "" for the null sender <> */
 	bool body_8bit;          /* BODY=8BITMIME */
 	bool smtputf8;           /* SMTPUTF8 was given */
@@ -84,6 +85,10 @@ int envelope_read(FILE *f, struct envelope *env);
 
 /* Add a recipient (the string is copied).  -1 on out of memory. */
 int envelope_add_rcpt(struct envelope *env, enum rcpt_state state, const char *address);
+
+/* Give the last recipient added the transport "KIND VALUE" ("pipe",
+ * "lmtp"; value copied, without a newline).  -1 on out of memory. */
+int envelope_set_via(struct envelope *env, const char *kind, const char *value);
 
 void envelope_free(struct envelope *env);
 

@@ -1,16 +1,27 @@
 #!/bin/sh
 # Install what is missing, build, and run smtpd-session on 127.0.0.1:PORT
 # (default 2525), one process per connection, delivering to Maildirs under
-# ./run/mail.  Stops with Ctrl-C.  Usage: scripts/run-local.sh [PORT]
+# ./run/mail.  Stops with Ctrl-C.
+# Usage: scripts/run-local.sh [--print | --capture] [PORT]
+#   --print    every message is printed to the log and nothing is stored
+#              (message_command = cat: Python's DebuggingServer)
+#   --capture  every message, to any address, is stored once in
+#              ./run/capture and nothing is relayed (a mail catcher)
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
+mode=maildir
+case ${1:-} in
+--print) mode=print; shift ;;
+--capture) mode=capture; shift ;;
+-*) echo "usage: scripts/run-local.sh [--print | --capture] [PORT]" >&2; exit 64 ;;
+esac
 port=${1:-2525}
 "$top/scripts/deps.sh"
 "$top/scripts/build.sh"
 
 run=$top/run
 mkdir -p "$run/mail/example.org/you/tmp" "$run/mail/example.org/you/new" "$run/mail/example.org/you/cur" \
-	"$run/queue"
+	"$run/queue" "$run/capture"
 # Run as root, the session becomes "nobody": it never serves the network as
 # root.  When nobody cannot reach the working tree (a checkout under /root,
 # say), the session sees run/ at /mnt through a bind mount made in a private
@@ -18,7 +29,7 @@ mkdir -p "$run/mail/example.org/you/tmp" "$run/mail/example.org/you/new" "$run/m
 # and the mount goes away with the server.
 seen=$run owner=""
 if [ "$(id -u)" -eq 0 ]; then
-	chown -R nobody:nogroup "$run/mail" "$run/queue"
+	chown -R nobody:nogroup "$run/mail" "$run/queue" "$run/capture"
 	owner="chown -R nobody:nogroup $run/mail/example.org/NAME"
 	if ! setpriv --reuid=nobody --regid=nogroup --clear-groups test -w "$run/mail/example.org/you/new" 2>/dev/null; then
 		seen=/mnt
@@ -34,6 +45,10 @@ queue_dir = $seen/queue
 log_level = info
 CONF
 [ "$(id -u)" -eq 0 ] && echo "user = nobody" >>"$run/mailsock.conf"
+case $mode in
+print) echo "message_command = cat" >>"$run/mailsock.conf" ;;
+capture) echo "capture = $seen/capture" >>"$run/mailsock.conf" ;;
+esac
 
 cat <<MSG
 mailsock is listening on 127.0.0.1:$port (Ctrl-C stops it).
@@ -49,10 +64,15 @@ Add a user:
   $owner
 The log (one line per event) follows here.
 MSG
+case $mode in
+print) echo "--print: each message is printed to the log below (event=command-output), nothing is stored." ;;
+capture) echo "--capture: every message to any address goes to $run/capture/new/, nothing is relayed." ;;
+esac
 serve="systemd-socket-activate --accept --inetd -l 127.0.0.1:$port $top/build/smtpd-session/smtpd-session -c $run/mailsock.conf"
 if [ "$seen" = /mnt ]; then
 	exec unshare --mount --propagation private sh -c \
-		"mount -t tmpfs -o mode=0755 mailsock /mnt && mkdir /mnt/mail /mnt/queue &&
-		 mount --bind '$run/mail' /mnt/mail && mount --bind '$run/queue' /mnt/queue && exec $serve"
+		"mount -t tmpfs -o mode=0755 mailsock /mnt && mkdir /mnt/mail /mnt/queue /mnt/capture &&
+		 mount --bind '$run/mail' /mnt/mail && mount --bind '$run/queue' /mnt/queue &&
+		 mount --bind '$run/capture' /mnt/capture && exec $serve"
 fi
 exec $serve

@@ -2,8 +2,8 @@
  * multipart/report) and store it where the sender will find it. */
 #include "bounce.h"
 #include "address.h"
+#include "alias.h"
 #include "fsutil.h"
-#include "local.h"
 #include "log.h"
 #include "maildir.h"
 
@@ -109,6 +109,8 @@ static void put_status_part(FILE *f, const struct config *cfg, const struct enve
 			fprintf(f, "Remote-MTA: dns; %s\n", r->mta);
 		if (r->remote)       /* only what a remote MTA said (RFC 3464 2.3.6) */
 			fprintf(f, "Diagnostic-Code: smtp; %d %s %s\n", r->code, r->enh, r->text);
+		else if (r->command) /* the command's exit and words: X-Unix, as pipe(8) */
+			fprintf(f, "Diagnostic-Code: x-unix; %s\n", r->text);
 		fprintf(f, "Last-Attempt-Date: %s\n", now);
 	}
 	fputc('\n', f);
@@ -178,26 +180,67 @@ static int write_dsn(FILE *f, const struct config *cfg, const struct envelope *e
 	return fflush(f) == 0 && !ferror(f) ? 0 : -1;
 }
 
-/* The sender's Maildir by the session's rule (local.h), or its domain's
- * postmaster's when the sender has none: a bounce is never lost. */
+/* A DSN's targets that are not Maildirs (an alias of the sender that
+ * forwards, or names a command or LMTP server): one queue entry. */
+static int queue_targets(const struct config *cfg, int queuefd, const char *path, int fd,
+                         const char *id, const struct alias_target *t, size_t n)
+{
+	struct envelope dsn;
+	int rc = envelope_init(&dsn, id, "local", cfg->hostname, "");
+	size_t queued = 0;
+
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		if (t[i].kind == ALIAS_MAILDIR)
+			continue;
+		rc = envelope_add_rcpt(&dsn, RCPT_PENDING, t[i].address);
+		if (rc == 0 && t[i].kind != ALIAS_FORWARD)
+			rc = envelope_set_via(&dsn, t[i].kind == ALIAS_PIPE ? "pipe" : "lmtp", t[i].via);
+		queued++;
+	}
+	dsn.body_8bit = true;
+	if (rc == 0 && queued > 0)
+		rc = queue_enqueue(queuefd, queuefd, path, fd, &dsn);
+	int saved = errno;
+	envelope_free(&dsn);
+	errno = saved;
+	return rc;
+}
+
+/* The sender's targets by the session's rule (alias.h: aliases, then the
+ * Maildir, then the catch-all), or its domain's postmaster's when the
+ * sender has none: a bounce is never lost. */
 static int deliver_local(const struct config *cfg, int queuefd, const char *path, int fd,
                          const char *id, const char *sender, uint64_t size)
 {
-	char dir[MAILDIR_NAME_MAX], postmaster[ADDRESS_MAX + 1];
+	static struct alias_target t[ALIAS_TARGETS_MAX];
+	char postmaster[ADDRESS_MAX + 1];
+	struct aliases *al = cfg->aliases[0] ? aliases_load(cfg->aliases) : NULL;
 	int rootfd = open(cfg->mail_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	size_t n = 0;
+	int rc = -1;
 
-	if (rootfd < 0)
-		return -1;
-	enum local_verdict v = local_maildir(rootfd, sender, dir, sizeof dir);
-	if (v != LOCAL_OK) {
+	if (rootfd < 0 || (cfg->aliases[0] && !al))
+		goto out;
+	enum alias_verdict v = alias_resolve(al, cfg, rootfd, sender, t, ALIAS_TARGETS_MAX, &n);
+	if (v == ALIAS_UNKNOWN || v == ALIAS_BAD_NAME || v == ALIAS_LOOP) {
 		snprintf(postmaster, sizeof postmaster, "postmaster@%s", strrchr(sender, '@') + 1);
-		v = local_maildir(rootfd, postmaster, dir, sizeof dir);
+		v = alias_resolve(al, cfg, rootfd, postmaster, t, ALIAS_TARGETS_MAX, &n);
 	}
-	int rc = v == LOCAL_OK ? maildir_deliver(queuefd, path, fd, rootfd, dir, id, cfg->hostname,
-	                                         size) : -1;
-	if (v != LOCAL_OK && v != LOCAL_ERROR)
-		errno = EINVAL;
+	if (v != ALIAS_OK) {
+		errno = v == ALIAS_TEMPFAIL ? EAGAIN : EINVAL;
+		goto out;
+	}
+	rc = 0;
+	for (size_t i = 0; i < n && rc == 0; i++)
+		if (t[i].kind == ALIAS_MAILDIR)
+			rc = maildir_deliver(queuefd, path, fd, rootfd, t[i].dir, id, cfg->hostname, size);
+	if (rc == 0)
+		rc = queue_targets(cfg, queuefd, path, fd, id, t, n);
+out:;
+	int saved = errno;
+	aliases_free(al);
 	close_quietly(rootfd);
+	errno = saved;
 	return rc;
 }
 

@@ -12,6 +12,7 @@
 #include "lmtp.h"
 #include "log.h"
 #include "mx.h"
+#include "pipe.h"
 #include "queue.h"
 
 #include <errno.h>
@@ -89,6 +90,10 @@ static void deliver_via(struct work *w, const char *via, struct job *job)
 		lmtp_deliver(w->rn->cfg, w->rn->cache, via + 5, job);
 		return;
 	}
+	if (strncmp(via, "pipe ", 5) == 0) {      /* an alias's |command (pipe.c) */
+		pipe_deliver(w->rn->cfg, &w->env, via + 5, job);
+		return;
+	}
 	for (size_t i = 0; i < job->n; i++)
 		result_set(&job->rcpts[i]->result, OUT_TEMP, 451, "4.3.5",
 		           "no transport for this rcpt-via kind");
@@ -140,8 +145,8 @@ static int save_delivered(void *arg, const struct job *job)
 	return -1;
 }
 
-/* One job per route, in the order the domains first appear; the recipients
- * left for later routes keep their order in left[]. */
+/* One job per transport and route, in the order they first appear; the
+ * recipients left for later jobs keep their order in left[]. */
 static void deliver_all(struct work *w)
 {
 	struct job_rcpt **left = calloc(w->n ? w->n : 1, sizeof *left);

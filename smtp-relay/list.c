@@ -40,6 +40,8 @@ static void print_entry(FILE *out, int queuefd, const struct envelope *env)
 		if (r->state != RCPT_PENDING)
 			continue;
 		fprintf(out, "    %s", r->address);
+		if (r->via)                  /* by a command or LMTP, not by SMTP: its kind */
+			fprintf(out, "  [%.*s]", (int)strcspn(r->via, " "), r->via);
 		if (r->error)
 			fprintf(out, "  (%s)", r->error);
 		fputc('\n', out);

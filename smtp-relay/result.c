@@ -13,6 +13,7 @@ void result_set(struct result *r, enum outcome o, int code, const char *enh, con
 	r->addr[0] = '\0';
 	snprintf(r->text, sizeof r->text, "%s", text);
 	r->remote = false;
+	r->command = false;
 }
 
 void result_format(const struct result *r, char *buf, size_t size)

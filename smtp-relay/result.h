@@ -21,6 +21,7 @@ struct result {
 	char text[512];      /* its words */
 	bool remote;         /* code and text are a remote SMTP server's reply */
 	char tls[16];        /* "TLSv1.3" when the transaction went under TLS, else "none" */
+	bool command;        /* text is a delivery command's verdict (pipe transport) */
 };
 
 /* Set r to our own verdict (no remote MTA). */

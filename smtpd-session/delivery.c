@@ -1,14 +1,17 @@
 /* delivery.c - one message on its way to disk. */
 #include "delivery.h"
+#include "command.h"
 #include "fsutil.h"
 #include "log.h"
 #include "queue.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -49,6 +52,55 @@ static void put_text(struct spool *sp, const char *s)
 	spool_write(sp, s, strlen(s));
 }
 
+/* Delivered-To: for each alias the message was expanded for, once (as
+ * qmail does): a copy that comes back through a forward is a loop. */
+static void write_delivered_to(struct spool *sp, const struct transaction *tx)
+{
+	char line[ADDRESS_MAX + 32];
+
+	for (size_t i = 0; i < tx->n_aliases; i++) {
+		snprintf(line, sizeof line, "Delivered-To: %s\n", tx->aliases[i]);
+		put_text(sp, line);
+	}
+}
+
+static bool names_alias(const struct transaction *tx, const char *value)
+{
+	for (size_t i = 0; i < tx->n_aliases; i++)
+		if (strcasecmp(tx->aliases[i], value) == 0)
+			return true;
+	return false;
+}
+
+bool spool_loops(struct spool *sp, const struct transaction *tx)
+{
+	static char head[65536];
+	if (tx->n_aliases == 0 || sp->error || spool_flush(sp) < 0)
+		return false;
+	ssize_t n = pread(sp->fd, head, sizeof head - 1, (off_t)sp->trace_end);
+	if (n <= 0)
+		return false;
+	head[n] = '\0';
+	for (char *line = head; *line && *line != '\n';) {
+		char *end = strchr(line, '\n');
+		if (!end)
+			break;
+		*end = '\0';
+		if (strncasecmp(line, "Delivered-To:", 13) == 0) {
+			char *v = line + 13;
+			while (*v == ' ' || *v == '\t')
+				v++;
+			size_t len = strlen(v);
+			while (len > 0 && (v[len - 1] == ' ' || v[len - 1] == '\t'))
+				v[--len] = '\0';
+			if (names_alias(tx, v))
+				return true;
+		}
+		line = end + 1;
+	}
+	return false;
+}
+
 /* Return-Path (RFC 5321 4.4) and our Received trace field. */
 static void write_trace(struct spool *sp, const struct transaction *tx, const struct trace *tr,
                         const char *hostname)
@@ -60,6 +112,7 @@ static void write_trace(struct spool *sp, const struct transaction *tx, const st
 	strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S %z", localtime_r(&now, &tm));
 	snprintf(line, sizeof line, "Return-Path: <%s>\n", tx->sender);
 	put_text(sp, line);
+	write_delivered_to(sp, tx);
 	if (tr->peer_is_local)
 		snprintf(line, sizeof line, "Received: from %s (local)\n", tr->helo);
 	else
@@ -106,6 +159,7 @@ int spool_open(struct spool *sp, struct stores *st, const struct transaction *tx
 		return -1;
 	}
 	write_trace(sp, tx, tr, st->cfg->hostname);
+	sp->trace_end = sp->size;
 	sp->limit = sp->size + limit;
 	return 0;
 }
@@ -119,20 +173,17 @@ void spool_discard(struct spool *sp)
 	sp->fd = -1;
 }
 
-/* A queued recipient; one for the LMTP server of local_delivery gets its
- * "rcpt-via lmtp SPEC" line (doc/queue.md). */
+/* A queued recipient; one for the LMTP server of local_delivery, or for an
+ * alias's command or LMTP server, gets its "rcpt-via KIND VALUE" line
+ * (doc/queue.md). */
 static int add_rcpt(struct envelope *env, const struct target *t, const struct config *cfg)
 {
 	if (envelope_add_rcpt(env, RCPT_PENDING, t->address) < 0)
 		return -1;
-	if (!t->lmtp)
-		return 0;
-	size_t size = strlen("lmtp ") + strlen(cfg->local_delivery) + 1;
-	char *via = malloc(size);
-	if (!via)
-		return -1;
-	snprintf(via, size, "lmtp %s", cfg->local_delivery);
-	env->rcpts[env->n_rcpts - 1].via = via;
+	if (t->lmtp)
+		return envelope_set_via(env, "lmtp", cfg->local_delivery);
+	if (t->via != VIA_SMTP)
+		return envelope_set_via(env, t->via == VIA_PIPE ? "pipe" : "lmtp", t->via_value);
 	return 0;
 }
 
@@ -147,6 +198,8 @@ static int deliver_to_queue(struct spool *sp, const struct transaction *tx, cons
 	int rc = envelope_init(&env, sp->id, tr->peer, tr->helo, tx->sender);
 	env.body_8bit = tx->body_8bit;
 	env.smtputf8 = tx->smtputf8;
+	if (tr->session_id)
+		snprintf(env.session, sizeof env.session, "%s", tr->session_id);
 	for (size_t i = 0; i < tx->n_rcpts && rc == 0; i++)
 		if (tx->rcpts[i].kind == TARGET_QUEUE)
 			rc = add_rcpt(&env, &tx->rcpts[i], sp->stores->cfg);
@@ -210,4 +263,71 @@ trouble:
 	spool_discard(sp);
 	errno = sp->error;
 	return -1;
+}
+
+/* "a@x b@y ...": the RECIPIENTS variable.  NULL on out of memory. */
+static char *recipient_list(const struct transaction *tx)
+{
+	size_t size = 1;
+
+	for (size_t i = 0; i < tx->n_rcpts; i++)
+		size += strlen(tx->rcpts[i].address) + 1;
+	char *list = malloc(size), *p = list;
+	if (!list)
+		return NULL;
+	for (size_t i = 0; i < tx->n_rcpts; i++) {
+		size_t n = strlen(tx->rcpts[i].address);
+		if (i > 0)
+			*p++ = ' ';
+		memcpy(p, tx->rcpts[i].address, n);
+		p += n;
+	}
+	*p = '\0';
+	return list;
+}
+
+void spool_run_command(struct spool *sp, const struct transaction *tx, const struct trace *tr,
+                       int *code, char *enh, size_t esize, char *text, size_t tsize)
+{
+	const struct config *cfg = sp->stores->cfg;
+	char *rcpts = recipient_list(tx);
+	struct command_result cr;
+	const char *said;
+
+	*code = 451;
+	snprintf(enh, esize, "4.3.0");
+	if (!rcpts || spool_flush(sp) < 0) {
+		snprintf(text, tsize, "Local error in processing");
+		free(rcpts);
+		return;
+	}
+	struct command_var vars[] = {
+		{ "SENDER", tx->sender }, { "RECIPIENTS", rcpts },
+		{ "PEER", tr->peer_is_local ? "" : tr->peer }, { "HELO", tr->helo },
+		{ "SESSION_ID", tr->session_id }, { "MESSAGE_ID", sp->id },
+	};
+	command_run(cfg->message_command, vars, sizeof vars / sizeof vars[0], sp->fd,
+	            cfg->message_command_timeout, cfg->user, &cr);
+	free(rcpts);
+	char verdict = command_verdict(&cr);
+	char status[16];
+	snprintf(status, sizeof status, "%d", cr.status);
+	log_event(LOG_LEVEL_INFO, "command", "msgid", sp->id,
+	          "end", cr.end == COMMAND_EXITED ? "exit" : cr.end == COMMAND_SIGNALED ? "signal"
+	                 : cr.end == COMMAND_TIMEOUT ? "timeout" : "refused",
+	          "status", status, "why", cr.why, NULL);
+	if (verdict == 'D') {
+		*code = 250;
+		snprintf(enh, esize, "2.0.0");
+		snprintf(text, tsize, "Ok: processed as %s", sp->id);
+	} else if (command_enhanced(&cr, verdict == 'T' ? '4' : '5', enh, esize, &said)) {
+		*code = verdict == 'T' ? 451 : 554;
+		snprintf(text, tsize, "%s", said[0] ? said : "Message refused");
+	} else if (verdict == 'T') {
+		snprintf(text, tsize, "Message not processed, try again later");
+	} else {
+		*code = 554;
+		snprintf(enh, esize, "5.3.0");
+		snprintf(text, tsize, "Message refused");
+	}
 }

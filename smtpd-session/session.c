@@ -116,6 +116,7 @@ enum canned {
 	R_RELAY_DENIED,
 	R_SOURCE_ROUTE,
 	R_MAILBOX_TEMPFAIL,
+	R_ALIAS_LOOP,
 	R_LMTP_DOWN,
 	R_MAIL_FIRST_DATA,
 	R_NO_RCPTS,
@@ -178,6 +179,7 @@ static const char canned[][80] = {
 	[R_RELAY_DENIED] = "554 5.7.1 Relay access denied",
 	[R_SOURCE_ROUTE] = "554 5.7.1 Source routes are not accepted",
 	[R_MAILBOX_TEMPFAIL] = "451 4.3.0 Mailbox unavailable, try again later",
+	[R_ALIAS_LOOP] = "554 5.4.6 Alias loop or too many levels of aliases",
 	[R_LMTP_DOWN] = "451 4.4.1 Mailbox server not reachable, try again later",
 	[R_MAIL_FIRST_DATA] = "503 5.5.1 Need MAIL command",
 	[R_NO_RCPTS] = "554 5.5.1 No valid recipients",
@@ -276,6 +278,8 @@ static void transaction_reset(struct session *s)
 	s->tx.smtputf8 = false;
 	s->tx.body_8bit = false;
 	s->tx.n_rcpts = 0;
+	s->tx.n_given = 0;
+	s->tx.n_aliases = 0;
 }
 
 /* The Received field's "with": SMTP, ESMTP or UTF8SMTP (RFC 6531 3.7.3),
@@ -359,6 +363,8 @@ static bool starttls_offered(const struct session *s)
  * auth_require_tls = no (RFC 4954 4: no cleartext passwords by default). */
 static bool auth_offered(const struct session *s)
 {
+	if (target_capture_mode(s->cfg))
+		return true;             /* a mail catcher: any login, with or without TLS */
 	return auth_configured(s->cfg) && (s->tls_active || !s->cfg->auth_require_tls);
 }
 
@@ -595,11 +601,12 @@ static const struct refusal {
 	[TARGET_RELAY_DENIED] = { "relay-denied", R_RELAY_DENIED },
 	[TARGET_ROUTE_DENIED] = { "source-route", R_SOURCE_ROUTE },
 	[TARGET_TEMPFAIL] = { "local-trouble", R_MAILBOX_TEMPFAIL },
+	[TARGET_LOOP] = { "alias-loop", R_ALIAS_LOOP },
 	[TARGET_LMTP_DOWN] = { "lmtp-down", R_LMTP_DOWN },
 };
 
-/* Parse "TO:<path>" (or the bare "<postmaster>") into a target. */
-static bool rcpt_target(struct session *s, const char *path, struct target *t)
+/* Parse "TO:<path>" (or the bare "<postmaster>") into its targets. */
+static bool rcpt_target(struct session *s, const char *path, struct target *t, size_t *n)
 {
 	struct mailbox mb;
 	size_t used;
@@ -607,7 +614,7 @@ static bool rcpt_target(struct session *s, const char *path, struct target *t)
 
 	if (strncasecmp(path, "<postmaster>", 12) == 0) {
 		used = 12;
-		v = target_postmaster(&s->stores, t);
+		v = target_postmaster(&s->stores, t, n);
 	} else {
 		enum addr_status st = path_parse(path, strlen(path), s->tx.smtputf8, &mb, &used);
 		switch (st) {
@@ -625,7 +632,7 @@ static bool rcpt_target(struct session *s, const char *path, struct target *t)
 			refuse_rcpt(s, path, "syntax", R_RCPT_SYNTAX);
 			return false;
 		}
-		v = target_resolve(&s->stores, s->peer.may_relay || s->authenticated, &mb, t);
+		v = target_resolve(&s->stores, s->peer.may_relay || s->authenticated, &mb, t, n);
 	}
 	const char *rest = path + used;
 	while (*rest == ' ')
@@ -659,27 +666,93 @@ static bool check_rcpt(struct session *s, const char *arg)
 		say(s, R_RCPT_SYNTAX);
 		return false;
 	}
-	if (s->tx.n_rcpts >= s->cfg->max_recipients) {
+	if (s->tx.n_given >= s->cfg->max_recipients) {
 		say(s, R_TOO_MANY_RCPTS);
 		return false;
 	}
 	return true;
 }
 
-/* Resolve the recipient (which may still refuse it) and add it. */
+/* Room for n more targets. */
+static bool make_room(struct session *s, size_t n)
+{
+	if (s->tx.n_rcpts + n <= s->tx.cap)
+		return true;
+	size_t cap = s->tx.cap * 2 > s->tx.n_rcpts + n ? s->tx.cap * 2 : s->tx.n_rcpts + n;
+	struct target *r = realloc(s->tx.rcpts, cap * sizeof *r);
+	if (!r)
+		return false;
+	s->tx.rcpts = r;
+	s->tx.cap = cap;
+	return true;
+}
+
+static const char *target_name(const struct target *t)
+{
+	if (t->kind == TARGET_MAILDIR)
+		return t->dir;
+ 	if (t->kind == TARGET_COMMAND)
+		return "message_command";
+	return t->via == VIA_PIPE ? "pipe" : t->via == VIA_LMTP ? "lmtp" : "queue";
+}
+
+/* Note rcpt as expanded by an alias (its Delivered-To:), once. */
+static bool note_alias(struct session *s, const char *rcpt)
+{
+	struct transaction *tx = &s->tx;
+
+	for (size_t i = 0; i < tx->n_aliases; i++)
+		if (strcasecmp(tx->aliases[i], rcpt) == 0)
+			return true;
+	if (tx->n_aliases == tx->cap_aliases) {
+		size_t cap = tx->cap_aliases ? 2 * tx->cap_aliases : 8;
+		char (*a)[ADDRESS_MAX + 1] = realloc(tx->aliases, cap * sizeof *a);
+		if (!a)
+			return false;
+		tx->aliases = a;
+		tx->cap_aliases = cap;
+	}
+	snprintf(tx->aliases[tx->n_aliases++], sizeof tx->aliases[0], "%s", rcpt);
+	return true;
+}
+
+/* Resolve the recipient (which may still refuse it) and add its targets. */
 static void proceed_rcpt(struct session *s, const char *arg)
 {
-	struct target t;
+	static struct target t[ALIAS_TARGETS_MAX];
+	size_t n = 0, added = 0;
+	char rcpt[ADDRESS_MAX + 1];
 
-	if (!rcpt_target(s, after_keyword(arg, "TO:"), &t))
+	if (!rcpt_target(s, after_keyword(arg, "TO:"), t, &n))
 		return;
-	if (!already_listed(s, &t))
-		s->tx.rcpts[s->tx.n_rcpts++] = t;
+	if (!make_room(s, n)) {
+		reply(s, 452, "4.3.1", "Insufficient system storage");
+		return;
+	}
+	const char *aliased = NULL;
+	for (size_t i = 0; i < n && !aliased; i++)
+		aliased = t[i].alias[0] ? t[i].alias : NULL;
+	snprintf(rcpt, sizeof rcpt, "%s", aliased ? aliased : t[0].address);
+	if (aliased && !note_alias(s, rcpt)) {
+		reply(s, 452, "4.3.1", "Insufficient system storage");
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (already_listed(s, &t[i]))
+			continue;
+		s->tx.rcpts[s->tx.n_rcpts++] = t[i];
+		added++;
+		if (n > 1 || t[i].alias[0])
+			log_event(LOG_LEVEL_INFO, "alias", "rcpt", rcpt, "target", target_name(&t[i]),
+			          "to", t[i].kind == TARGET_MAILDIR ? t[i].address
+			                : t[i].via_value ? t[i].via_value : t[i].address, NULL);
+	}
+	s->tx.n_given += added > 0;
 	s->state = STATE_RCPT;
 	s->rcpts_accepted++;
-	log_event(LOG_LEVEL_INFO, "rcpt", "to", t.address, "result", "accepted",
-	          "target", t.lmtp ? "lmtp" : t.kind == TARGET_QUEUE ? "queue" : t.dir, NULL);
-	reply(s, 250, "2.1.5", "Recipient <%s> OK", t.address);
+	log_event(LOG_LEVEL_INFO, "rcpt", "to", rcpt, "result", "accepted",
+	          "target", n == 1 ? target_name(&t[0]) : "alias", NULL);
+	reply(s, 250, "2.1.5", "Recipient <%s> OK", rcpt);
 }
 
 /* ---- DATA ------------------------------------------------------------- */
@@ -707,6 +780,19 @@ static enum stream_status receive_data(struct session *s, struct data_machine *m
 	return STREAM_OK;
 }
 
+/* message_command's verdict is the reply to the dot; nothing is kept. */
+static void finish_by_command(struct session *s, const struct trace *tr)
+{
+	char enh[16], text[300];
+	int code;
+
+	spool_run_command(&s->spool, &s->tx, tr, &code, enh, sizeof enh, text, sizeof text);
+	spool_discard(&s->spool);
+	if (code == 250)
+		s->messages++;
+	reply(s, code, enh, "%s", text);
+}
+
 /* The verdict on a received message, after its final dot. */
 static void finish_message(struct session *s, const struct data_machine *m, const struct trace *tr)
 {
@@ -724,6 +810,13 @@ static void finish_message(struct session *s, const struct data_machine *m, cons
 	} else if (m->received_headers > HOP_LIMIT) {
 		spool_discard(&s->spool);
 		say(s, R_TOO_MANY_HOPS);
+	} else if (spool_loops(&s->spool, &s->tx)) {
+		/* our Delivered-To for an alias it is addressed to: it went round */
+		spool_discard(&s->spool);
+		log_event(LOG_LEVEL_INFO, "loop", "msgid", s->spool.id, "reason", "Delivered-To", NULL);
+		reply(s, 554, "5.4.6", "Mail loop: already delivered to an alias of this message");
+	} else if (target_command_mode(s->cfg) && !s->spool.error) {
+		finish_by_command(s, tr);
 	} else if (s->spool.error || spool_commit(&s->spool, &s->tx, tr) < 0) {
 		int err = s->spool.error ? s->spool.error : errno;
 		spool_discard(&s->spool);
@@ -764,7 +857,7 @@ static void proceed_data(struct session *s, const char *arg)
 	struct data_machine m;
 	char with[16];
 	struct trace tr = { s->helo, s->peer.addr, s->peer.local, protocol(s, with, sizeof with),
-	                    s->tls_active ? s->tls_info : NULL };
+	                    s->tls_active ? s->tls_info : NULL, s->id };
 
 	(void)arg;
 	if (spool_open(&s->spool, &s->stores, &s->tx, &tr, s->cfg->max_message_size) < 0) {
@@ -830,8 +923,9 @@ static void auth_refuse(struct session *s, enum sasl_result r)
 /* Both fields are in: ask the back end. */
 static void auth_verify(struct session *s)
 {
-	enum auth_verdict v = auth_check(s->cfg, s->creds.login, s->creds.password, s->tls_active,
-	                                 s->peer.addr);
+	/* capture (a developer's mail catcher): any login succeeds */
+	enum auth_verdict v = target_capture_mode(s->cfg) ? AUTH_GRANTED
+	    : auth_check(s->cfg, s->creds.login, s->creds.password, s->tls_active, s->peer.addr);
 	if (v == AUTH_GRANTED) {
 		s->authenticated = true;
 		memcpy(s->auth_login, s->creds.login, sizeof s->auth_login);
@@ -884,11 +978,13 @@ static void refuse_auth(struct session *s)
 
 static bool check_auth(struct session *s, const char *arg)
 {
-	if (!auth_configured(s->cfg))
+	bool capture = target_capture_mode(s->cfg);
+
+	if (!auth_configured(s->cfg) && !capture)
 		say(s, R_AUTH_NOT_OFFERED);
 	else if (s->authenticated)
 		say(s, R_AUTH_AGAIN);
-	else if (s->cfg->auth_require_tls && !s->tls_active)
+	else if (s->cfg->auth_require_tls && !s->tls_active && !capture)
 		say(s, R_AUTH_NEEDS_TLS);
 	else if (*arg == '\0')
 		say(s, R_AUTH_SYNTAX);
@@ -1212,6 +1308,7 @@ static void session_close(struct session *s, enum close_reason reason)
 	spool_discard(&s->spool);
 	stores_close(&s->stores);
 	free(s->tx.rcpts);
+	free(s->tx.aliases);
 }
 
 /* Read lines and hand each to on_line until the session must end. */
@@ -1273,6 +1370,7 @@ int session_run_with(const struct config *cfg, const struct stream_backend *back
 	          "relay", s->peer.may_relay ? "yes" : "no", NULL);
 	/* only tx.rcpts[0 .. n_rcpts) is ever read: no need to clear it */
 	s->tx.rcpts = malloc(cfg->max_recipients * sizeof *s->tx.rcpts);
+	s->tx.cap = cfg->max_recipients;
 	if (!s->tx.rcpts) {
 		say(s, R_NO_MEMORY);
 		stream_flush(&s->io);

@@ -12,6 +12,9 @@ A transcript is a plain file (tests/transcripts/*.t).  Lines, by prefix:
   @maildir D/U     create the Maildir MAIL_ROOT/D/U (example.org/alice and
                    example.org/bob always exist)
   @mkdir PATH      create a directory under MAIL_ROOT
+  @write NAME      write the file {root}/NAME from the "|" lines that follow
+                   ("|" alone: an empty line; "{root}" is replaced), e.g.
+                   an aliases file or a command script (made executable)
   @file NAME       create {root}/NAME holding the "|" lines that follow
                    (e.g. an auth_users file: "@config auth_users = {root}/NAME")
   @keepopen        keep stdin open after the script (for timeouts)
@@ -22,7 +25,8 @@ A transcript is a plain file (tests/transcripts/*.t).  Lines, by prefix:
   < TEXT           the next reply line starts with TEXT
   <~ REGEX         the next reply line matches REGEX (whole line)
   <* CODE          skip reply lines up to and including "CODE " (a last line)
-  ! count DIR N    DIR (under MAIL_ROOT, or queue:DIR) holds N files; a
+  ! count DIR N    DIR (under MAIL_ROOT, queue:DIR, or root:DIR under the
+                   temporary directory) holds N files; a
                    DIR that does not exist fails the check (queue:tmp,
                    queue:msg and queue:env exist from the start)
   ! file DIR       the one file in DIR must be exactly the "|" lines that
@@ -93,6 +97,7 @@ class Transcript:
         self.env = {}
         self.maildirs = list(DEFAULT_MAILDIRS)
         self.mkdirs = []
+        self.writes = []      # (name, lines)
         self.files = {}       # name under the root: content
         self.keepopen = False
         self.exit = 0
@@ -116,6 +121,12 @@ class Transcript:
                     body.append(lines[i][2:])
                     i += 1
                 self.files[line[6:]] = "".join(b + "\n" for b in body)
+            elif line.startswith("@write "):
+                body = []
+                while i < len(lines) and lines[i].startswith("|"):
+                    body.append(lines[i][2:] if lines[i] != "|" else "")
+                    i += 1
+                self.writes.append((line[7:].strip(), body))
             elif line.startswith("@"):
                 self.directive(line[1:])
             elif line.startswith(">raw "):
@@ -172,6 +183,11 @@ def prepare(t, root):
     # means the session wrote no entry where it could have
     for sub in ("tmp", "msg", "env"):
         os.makedirs(os.path.join(root, "queue", sub))
+    for name, body in t.writes:
+        path = os.path.join(root, name)
+        with open(path, "w") as f:
+            f.write("".join(l.replace("{root}", root) + "\n" for l in body))
+        os.chmod(path, 0o755)
     conf = os.path.join(root, "mailsock.conf")
     with open(conf, "w") as f:
         f.write(BASE_CONFIG.format(root=root))
@@ -253,6 +269,8 @@ def check_replies(t, out):
 def resolve_dir(root, spec):
     if spec.startswith("queue:"):
         return os.path.join(root, "queue", spec[6:])
+    if spec.startswith("root:"):
+        return os.path.join(root, spec[5:])
     return os.path.join(root, "mail", spec)
 
 

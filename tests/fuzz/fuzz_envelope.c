@@ -63,6 +63,7 @@ static void round_trip(const struct envelope *env)
 	unlinkat(queuefd, path, 0);
 	REQUIRE(strcmp(env->id, back.id) == 0 && env->arrival == back.arrival);
 	REQUIRE(same_text(env->peer, back.peer) && same_text(env->helo, back.helo));
+	REQUIRE(same_text(env->session, back.session));
 	REQUIRE(same_text(env->sender, back.sender) && same_text(env->error, back.error));
 	REQUIRE(env->body_8bit == back.body_8bit && env->smtputf8 == back.smtputf8);
 	REQUIRE(env->attempts == back.attempts && env->next_attempt == back.next_attempt);
@@ -71,6 +72,8 @@ static void round_trip(const struct envelope *env)
 		REQUIRE(env->rcpts[i].state == back.rcpts[i].state);
 		REQUIRE(same_text(env->rcpts[i].address, back.rcpts[i].address));
 		REQUIRE(same_text(env->rcpts[i].error, back.rcpts[i].error));
+		/* a transport is never lost on the way: no silent fall back to SMTP */
+		REQUIRE(same_text(env->rcpts[i].via, back.rcpts[i].via));
 	}
 	envelope_free(&back);
 }

@@ -113,7 +113,7 @@ def check_log(stderr):
 
 
 ENV_KEYS = {b"version", b"id", b"arrival", b"peer", b"helo", b"sender", b"body", b"smtputf8",
-            b"attempts", b"next", b"error", b"rcpt", b"rcpt-error"}
+            b"attempts", b"next", b"error", b"rcpt", b"rcpt-error", b"session", b"rcpt-via"}
 
 
 def check_deferred(root, status, stderr, reason=None):

@@ -1804,6 +1804,174 @@ def mount_resolv_conf(top):
         ["mount", "--bind", conf, "/etc/resolv.conf"], stderr=subprocess.DEVNULL).returncode == 0
 
 
+# ---- the pipe transport (alias targets "|command", rcpt-via pipe) ----------
+
+def pipe_case(top, name, script, extra=""):
+    """A case whose alias list@local.test runs SCRIPT (a shell script in the
+    case's directory), and a directory "got" any user may write to.  Run as
+    root, the relay is given user = nobody (commands never run as root)."""
+    os.chmod(top, 0o755)
+    c = Case(top, name, f"aliases = {top}/{name}/aliases\n{extra}")
+    os.chmod(c.dir, 0o755)
+    path = os.path.join(c.dir, "cmd")
+    with open(path, "w") as f:
+        f.write("#!/bin/sh\n" + script.replace("{dir}", c.dir))
+    os.chmod(path, 0o755)
+    got = os.path.join(c.dir, "got")
+    os.makedirs(got)
+    os.chmod(got, 0o777)
+    with open(os.path.join(c.dir, "aliases"), "w") as f:
+        f.write(f"list: \"|{path}\"\nboth: alice, \"|{path}\"\n")
+    c.got = got
+    c.as_user = ["-o", "user=nobody"] if real_root() else []
+    return c
+
+
+def got_file(c, name):
+    p = os.path.join(c.got, name)
+    return open(p, "rb").read() if os.path.exists(p) else None
+
+
+RECORDER = """{ env | grep -E '^(SENDER|RECIPIENT|PEER|HELO|SESSION_ID|MESSAGE_ID)='
+  echo "ARGC=$#"; echo "UID=$(id -u)"; } >{dir}/got/env
+cat >{dir}/got/msg
+"""
+
+
+def test_pipe_delivered(top):
+    """|command target: run once from the queue, message on stdin, envelope in the environment"""
+    c = pipe_case(top, "pipeok", RECORDER)
+    qid = c.submit("alice@local.test", ["list@local.test", "both@local.test"])
+    c.relay(*c.as_user)
+    check(c.entries() == [], "entry removed")
+    env = dict(l.split("=", 1) for l in got_file(c, "env").decode().splitlines())
+    check(env["SENDER"] == "alice@local.test" and env["MESSAGE_ID"] == qid, env)
+    check(env["RECIPIENT"] == "list@local.test", f"one run, for the first alias: {env}")
+    check(env["HELO"] == "client.local.test" and env["SESSION_ID"] and env["ARGC"] == "0", env)
+    check(env["UID"] != "0", f"never as root: {env}")
+    msg = got_file(c, "msg")
+    check(msg.startswith(b"Return-Path: <alice@local.test>\nDelivered-To: list@local.test\n"),
+          msg[:200])
+    check(msg.endswith(b"\nHello.\n"), "the whole message")
+    check(len(c.maildir("alice")) == 1, "alice's copy of both@ in her Maildir, no DSN")
+    check("status=sent" in open(c.log).read(), "logged as sent")
+
+
+def test_pipe_bounce_enhanced(top):
+    """a command's other exit bounces, with the code of its first output line (pipe(8))"""
+    c = pipe_case(top, "pipebounce", "cat >/dev/null; echo '5.1.1 no such list'; exit 67\n")
+    c.submit("alice@local.test", ["list@local.test"])
+    c.relay(*c.as_user)
+    check(c.entries() == [], "entry removed")
+    dsns = c.maildir("alice")
+    check(len(dsns) == 1, f"one DSN, got {len(dsns)}")
+    _, _, _, per_rcpt = parse_dsn(dsns[0])
+    check(per_rcpt[0]["Status"] == "5.1.1", f"Status {per_rcpt[0]['Status']}")
+    check("no such list" in per_rcpt[0]["Diagnostic-Code"], per_rcpt[0]["Diagnostic-Code"])
+    check('line="5.1.1 no such list"' in open(c.log).read(), "its output in the log")
+
+
+def test_pipe_tempfail_then_delivered(top):
+    """exit 75, then 0: deferred, delivered by the next run, once"""
+    c = pipe_case(top, "pipe75", "echo run >>{dir}/got/runs\n"
+                  "[ -e {dir}/got/once ] || { touch {dir}/got/once; exit 75; }\n"
+                  "cat >>{dir}/got/msg\n")
+    qid = c.submit("alice@local.test", ["list@local.test"])
+    c.relay(*c.as_user)
+    check(c.entries() == [qid], "kept after exit 75")
+    env = c.envelope(qid)
+    check("rcpt pending list@local.test\n" in env and "rcpt-error 451 4.3.0 - command exited 75"
+          in env and "rcpt-via pipe " in env, env)
+    check(got_file(c, "msg") is None and c.maildir("alice") == [], "nothing delivered, no DSN")
+    listing = c.relay("-l").stdout.decode()
+    check("    list@local.test  [pipe]  (451 4.3.0" in listing, f"smtp-relay -l: {listing}")
+    c.relay("-f", *c.as_user)
+    check(c.entries() == [], "delivered by the second run")
+    c.relay("-f", *c.as_user)
+    check(got_file(c, "runs") == b"run\nrun\n", f"two runs in all: {got_file(c, 'runs')}")
+    check(got_file(c, "msg").count(b"Return-Path:") == 1, "one copy")
+    check(c.maildir("alice") == [], "no DSN")
+
+
+def pid_alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def test_pipe_timeout_kills_group(top):
+    """past message_command_timeout the command's whole process group is killed: deferred"""
+    c = pipe_case(top, "pipeslow", "sleep 300 & echo $! >{dir}/got/child\nexec sleep 300\n",
+                  "message_command_timeout = 1s\n")
+    qid = c.submit("alice@local.test", ["list@local.test"])
+    c.relay(*c.as_user, timeout=30)
+    check(c.entries() == [qid], "kept")
+    check("rcpt-error 451 4.3.0 - command timed out" in c.envelope(qid), c.envelope(qid))
+    child = int(got_file(c, "child"))
+    for _ in range(50):                   # the kill is sent; the reaper may take a moment
+        if not pid_alive(child) or open(f"/proc/{child}/stat").read().split()[2] == "Z":
+            break
+        time.sleep(0.1)
+    alive = pid_alive(child) and open(f"/proc/{child}/stat").read().split()[2] != "Z"
+    check(not alive, f"the background child {child} was killed with the group")
+
+
+def test_pipe_killed_mid_read(top):
+    """a command killed while reading the message: deferred, the relay goes on"""
+    c = pipe_case(top, "pipekilled", "head -c 1000 >/dev/null; kill -9 $$\n")
+    body = "Subject: big\n\n" + ("x" * 70 + "\n") * 30000
+    qid = c.submit("alice@local.test", ["list@local.test", "ok@real.test"], body)
+    c.relay(*c.as_user)
+    check(c.entries() == [qid], "kept for the command")
+    env = c.envelope(qid)
+    check("command killed by signal 9" in env, env)
+    check("rcpt delivered ok@real.test" in env and len(delivered("real")) == 1,
+          "the SMTP recipient of the same entry went out")
+
+
+def test_pipe_never_as_root(top):
+    """as root without a user the command is not run: deferred, never bounced"""
+    if not real_root():
+        raise Skip("needs the host's root (the relay runs as root here only then)")
+    c = pipe_case(top, "piperoot", "touch {dir}/got/ran\n")
+    qid = c.submit("alice@local.test", ["list@local.test"])
+    c.relay()
+    check(got_file(c, "ran") is None, "not run")
+    check(c.entries() == [qid] and "never run as root" in c.envelope(qid), c.envelope(qid))
+
+
+def test_bounce_to_local_alias(top):
+    """a DSN for a local sender follows its alias: a user's Maildir, and a command through the queue"""
+    c = pipe_case(top, "bouncealias", "cat >>{dir}/got/msg\n")
+    with open(os.path.join(c.dir, "aliases"), "a") as f:
+        f.write("owner: alice\nrobot: \"|%s/cmd\"\n" % c.dir)
+    c.submit("owner@local.test", ["reject-o@real.test"])
+    c.submit("robot@local.test", ["reject-r@real.test"])
+    c.relay(*c.as_user)
+    check(len(c.maildir("alice")) == 1, "owner's DSN in alice's Maildir")
+    check(c.maildir("postmaster") == [], "not at postmaster")
+    left = c.entries()
+    check(len(left) == 1 and "rcpt-via pipe " in c.envelope(left[0])
+          and "\nsender \n" in c.envelope(left[0]), f"robot's DSN queued for its command: {left}")
+    c.relay(*c.as_user)
+    check(c.entries() == [], "and delivered to it by the next run")
+    check(b"Content-Type: multipart/report" in got_file(c, "msg"), "the command got the DSN")
+
+
+def test_rcpt_via_never_smtp(top):
+    """a rcpt-via this relay has no transport for is deferred, never sent by SMTP"""
+    c = Case(top, "viaunknown")
+    qid = c.put_entry("alice@local.test", ["x@real.test"], b"Subject: x\n\nbody\n")
+    path = os.path.join(c.queue, "env", qid)
+    with open(path, "a") as f:
+        f.write("rcpt-via lmtp 127.0.0.1:8024\n")
+    c.relay()
+    check(delivered("real") == [], "not sent by SMTP")
+    check(c.entries() == [qid], "kept")
+
+
 RESOLV_MOUNTED = False
 RESOLV_FILE = None
 TESTS = [v for k, v in list(globals().items()) if k.startswith("test_")]

@@ -23,7 +23,7 @@
 ! count queue:tmp 0
 ! count example.org/bob/new 1
 ! count example.org/bob/tmp 0
-! grep queue:env ^version 1\nid \S+\narrival \d+\npeer local\nhelo client\.example\nsender alice@example\.org\nbody 8BITMIME\nsmtputf8 no\nattempts 0\nnext \d+\nrcpt pending bob@elsewhere\.example\nrcpt pending carol@elsewhere\.example\n\Z
+! grep queue:env ^version 1\nid \S+\narrival \d+\npeer local\nhelo client\.example\nsession \S+\nsender alice@example\.org\nbody 8BITMIME\nsmtputf8 no\nattempts 0\nnext \d+\nrcpt pending bob@elsewhere\.example\nrcpt pending carol@elsewhere\.example\n\Z
 ! grep queue:msg ^Return-Path: <alice@example\.org>\nReceived: from client\.example \(local\)\n
 ! nogrep queue:msg for <
 ! grep queue:msg \nSubject: out\n\nbody\n\Z
