@@ -326,6 +326,7 @@ static int parse_line(struct envelope *env, const char *key, const char *value)
 	} else if (strcmp(key, "rcpt-via") == 0 && env->n_rcpts > 0) {
 		struct envelope_rcpt *r = &env->rcpts[env->n_rcpts - 1];   /* "KIND VALUE" */
 		free(r->via);
+		r->via = NULL;       /* a bad value must not leave it dangling */
 		ok = strchr(value, ' ') && (r->via = strdup(value)) != NULL;
 	}
 	/* unknown keys are skipped: a newer writer may add some */

@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 
 #include "config.h"
+#include "conn.h"          /* struct addr */
 
 enum dns_status {
 	DNS_OK,          /* records found */
@@ -20,11 +21,6 @@ struct dns_cache;
 struct mx_host {
 	unsigned pref;
 	char name[256];      /* without the trailing dot; "" for a null MX */
-};
-
-struct addr {
-	struct sockaddr_storage sa;
-	socklen_t len;
 };
 
 /* The resolver: cfg->nameservers, else cfg->resolv_conf or /etc/resolv.conf.

@@ -7,11 +7,11 @@
  * crash can duplicate a bounce but never lose one. */
 #include "entry.h"
 #include "bounce.h"
-#include "client.h"
+#include "smtp.h"
 #include "fsutil.h"
 #include "lmtp.h"
 #include "log.h"
-#include "mx.h"
+#include "route.h"
 #include "pipe.h"
 #include "queue.h"
 
@@ -125,7 +125,7 @@ static bool all_done(const struct envelope *env)
 }
 
 /* Durably record the recipients of the domain being delivered that its
- * last transaction delivered (client.c calls this after each one, so a
+ * last transaction delivered (smtp.c calls this after each one, so a
  * crash later in the run does not send to them again).  When that leaves
  * none pending, the entry's removal, next, records it: no envelope is
  * written (a crash in between sends again, as one before this write would).

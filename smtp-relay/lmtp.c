@@ -1,5 +1,5 @@
 /* lmtp.c - the LMTP transport: a route of one destination, the LMTP
- * server, for the relay's SMTP client (client.c) in its LMTP mode. */
+ * server, for the relay's SMTP client (smtp.c) in its LMTP mode. */
 #include "lmtp.h"
 #include "lmtp_spec.h"
 #include "log.h"

@@ -3,7 +3,7 @@
 #ifndef SMTP_RELAY_LMTP_H
 #define SMTP_RELAY_LMTP_H
 
-#include "client.h"
+#include "smtp.h"
 #include "config.h"
 
 /* Deliver job's message at the LMTP server spec ("unix:/PATH" or

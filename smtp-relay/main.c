@@ -1,7 +1,7 @@
 /* smtp-relay - deliver the mail that smtpd-session queued for foreign
  * domains: one run drains what is due, then exits. */
 #include "config.h"
-#include "list.h"
+#include "mailq.h"
 #include "log.h"
 #include "run.h"
 

@@ -4,7 +4,7 @@
 #ifndef SMTP_RELAY_PIPE_H
 #define SMTP_RELAY_PIPE_H
 
-#include "client.h"
+#include "smtp.h"
 #include "config.h"
 #include "queue.h"
 

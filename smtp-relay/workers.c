@@ -12,7 +12,7 @@
  * before touching it, so overlapping runs never send a message twice. */
 #include "workers.h"
 #include "arrivals.h"
-#include "client.h"
+#include "smtp.h"
 #include "dns.h"
 #include "entry.h"
 #include "log.h"

@@ -4,7 +4,7 @@
  * at the first local recipient: greeting, LHLO, then for each recipient
  * MAIL FROM:<>, RCPT TO and RSET in one write (an LMTP server supports
  * PIPELINING, RFC 2033 4.1).  Nothing is delivered on it.  The relay's
- * connection code (smtp-relay/conn.c) reads the replies. */
+ * connection code (common/conn.c) reads the replies. */
 #include "lmtp_check.h"
 #include "conn.h"
 #include "lmtp_spec.h"

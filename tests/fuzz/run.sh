@@ -37,19 +37,18 @@ trap 'exit 130' INT TERM
 cflags="-std=c17 -g -O1 -D_GNU_SOURCE -Wall -Wextra -Werror
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 	-I$top/common -I$top/smtpd-session -I$top/smtp-relay -I$top/sendmail"
-common="$top/common/address.c $top/common/cidr.c $top/common/config.c $top/common/fsutil.c
-	$top/common/local.c $top/common/lmtp_spec.c $top/common/log.c $top/common/maildir.c $top/common/queue.c
-	$top/common/stream.c $top/common/stream_deadline.c"
+# the whole small library, as the programs link it (common/libmailsock.a)
+common=$(echo "$top"/common/*.c)
 session="$top/smtpd-session/session.c $top/smtpd-session/data.c
 	$top/smtpd-session/peer.c $top/smtpd-session/target.c $top/smtpd-session/delivery.c
 	$top/smtpd-session/sasl.c $top/smtpd-session/auth.c
-	$top/smtpd-session/lmtp_check.c $top/smtp-relay/conn.c $here/short_read.c -lcrypt"
+	$top/smtpd-session/lmtp_check.c $here/short_read.c -lcrypt"
 
 sources_of() {
 	case $1 in
 	data) echo "$top/smtpd-session/data.c" ;;
 	auth) echo "$top/smtpd-session/sasl.c" ;;
-	reply) echo "$top/smtp-relay/conn.c $top/common/stream.c $top/common/stream_deadline.c
+	reply) echo "$top/common/conn.c $top/common/stream.c $top/common/stream_deadline.c
 		$here/short_read.c" ;;
 	headers) echo "$top/sendmail/headers.c" ;;
 	dns) echo "$common $work/dns-fuzz-answers.o $top/smtp-relay/dnscache.c

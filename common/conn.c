@@ -1,4 +1,4 @@
-/* conn.c - a TCP connection to an SMTP server over common/stream (which
+/* conn.c - a connection to an SMTP or LMTP server over common/stream (which
  * owns the buffers and the timeouts), and the reading of SMTP replies
  * ("250-..." lines, then "250 ..."). */
 #include "conn.h"

@@ -1,6 +1,6 @@
-/* list.h - "smtp-relay -l": the queue as mailq shows it. */
-#ifndef SMTP_RELAY_LIST_H
-#define SMTP_RELAY_LIST_H
+/* mailq.h - "smtp-relay -l": the queue as mailq shows it. */
+#ifndef SMTP_RELAY_MAILQ_H
+#define SMTP_RELAY_MAILQ_H
 
 #include <stdio.h>
 

@@ -1,13 +1,21 @@
-/* conn.h - a TCP connection to an SMTP server over common/stream, and
- * the reading of its replies. */
-#ifndef SMTP_RELAY_CONN_H
-#define SMTP_RELAY_CONN_H
+/* conn.h - a connection to an SMTP or LMTP server over common/stream, and
+ * the reading of its replies: smtp-relay's client and the session's
+ * RCPT-time LMTP check. */
+#ifndef MAILSOCK_CONN_H
+#define MAILSOCK_CONN_H
 
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "dns.h"
+#include <sys/socket.h>
+
 #include "stream.h"
+
+/* An address to connect to: IPv4, IPv6, or a Unix socket (LMTP). */
+struct addr {
+	struct sockaddr_storage sa;
+	socklen_t len;
+};
 
 struct conn {
 	struct stream s;

@@ -1,5 +1,5 @@
-/* list.c - "smtp-relay -l": the queue as mailq shows it. */
-#include "list.h"
+/* mailq.c - "smtp-relay -l": the queue as mailq shows it. */
+#include "mailq.h"
 #include "fsutil.h"
 #include "queue.h"
 

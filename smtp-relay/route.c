@@ -1,11 +1,11 @@
-/* mx.c - from a domain to an ordered list of addresses.
+/* route.c - from a domain to an ordered list of addresses.
  *
  * MX hosts by preference, random order among equal preferences, each host's
  * addresses IPv6 first; no MX means the domain itself (implicit MX); a null
  * MX (RFC 7505) or NXDOMAIN fails for good; when this host is listed (by
  * name or address), only better MX hosts are used (RFC 5321 5.1), and none
  * means a loop. */
-#include "mx.h"
+#include "route.h"
 #include "self.h"
 
 #include <stdio.h>

@@ -1,4 +1,4 @@
-/* client.c - deliver one message over SMTP (RFC 5321 client side).
+/* smtp.c - deliver one message over SMTP (RFC 5321 client side).
  *
  * For each destination in turn: connect, greeting, EHLO (HELO when EHLO is
  * refused), MAIL, RCPT for up to 100 recipients still open, DATA, the
@@ -11,7 +11,7 @@
  *
  * LMTP (RFC 2033) is the same dialogue with LHLO for EHLO, and one reply
  * per accepted recipient after the final "." instead of one for all. */
-#include "client.h"
+#include "smtp.h"
 #include "address.h"
 #include "conn.h"
 #include "log.h"
@@ -26,7 +26,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-struct peer {
+/* One open session with a receiving server (an MX, the smarthost, an LMTP
+ * server), kept in the cache between messages. */
+struct server {
 	const struct config *cfg;
 	const struct dest *dest;
 	struct addr dest_addr;
@@ -47,7 +49,7 @@ struct peer {
 
 /* Open sessions kept between messages, ready for RSET and the next MAIL. */
 struct client_cache {
-	struct peer *peers[CACHE_MAX];
+	struct server *servers[CACHE_MAX];
 	size_t n;
 };
 
@@ -82,8 +84,8 @@ static bool from_server(const struct reply *rep)
 	return rep->code != 0 && rep->n_lines > 0;
 }
 
-/* Record what the peer (or the trouble with it) said for one recipient. */
-static void settle(struct peer *p, struct job_rcpt *r, const struct reply *rep)
+/* Record what the server (or the trouble with it) said for one recipient. */
+static void settle(struct server *p, struct job_rcpt *r, const struct reply *rep)
 {
 	struct result *res = &r->result;
 
@@ -111,7 +113,7 @@ static void settle(struct peer *p, struct job_rcpt *r, const struct reply *rep)
 
 /* The same reply for every recipient that `which` picks (open_rcpt,
  * is_sent, is_accepted). */
-static void settle_all(struct peer *p, const struct job *job,
+static void settle_all(struct server *p, const struct job *job,
                        bool (*which)(const struct job_rcpt *), const struct reply *rep)
 {
 	for (size_t i = 0; i < job->n; i++)
@@ -127,7 +129,7 @@ static void trouble(struct reply *rep, int code, const char *enh, const char *te
 	snprintf(rep->text, sizeof rep->text, "%.*s", (int)sizeof rep->text - 1, text);
 }
 
-static void command(struct peer *p, const char *line, struct reply *rep, unsigned timeout)
+static void command(struct server *p, const char *line, struct reply *rep, unsigned timeout)
 {
 	conn_puts(&p->conn, line, timeout);
 	conn_puts(&p->conn, "\r\n", timeout);
@@ -136,7 +138,7 @@ static void command(struct peer *p, const char *line, struct reply *rep, unsigne
 }
 
 /* "AUTH PLAIN LOGIN ...": which of the two mechanisms we speak. */
-static void read_auth(struct peer *p, const char *mechs)
+static void read_auth(struct server *p, const char *mechs)
 {
 	char buf[80];
 
@@ -149,7 +151,7 @@ static void read_auth(struct peer *p, const char *mechs)
 	}
 }
 
-static void read_extensions(struct peer *p, const struct reply *rep)
+static void read_extensions(struct server *p, const struct reply *rep)
 {
 	p->pipelining = p->eightbit = p->smtputf8 = p->size = false;
 	p->starttls = p->auth_plain = p->auth_login = false;
@@ -173,8 +175,8 @@ static void read_extensions(struct peer *p, const struct reply *rep)
 }
 
 /* EHLO (HELO when EHLO is refused), or LHLO (RFC 2033 4.1, which has no
- * fallback).  0 when the peer is ready for MAIL. */
-static int ehlo(struct peer *p, struct reply *rep)
+ * fallback).  0 when the server is ready for MAIL. */
+static int ehlo(struct server *p, struct reply *rep)
 {
 	const struct config *cfg = p->cfg;
 	char line[300];
@@ -193,7 +195,7 @@ static int ehlo(struct peer *p, struct reply *rep)
 }
 
 /* Greeting and EHLO/HELO. */
-static int hello(struct peer *p, struct reply *rep)
+static int hello(struct server *p, struct reply *rep)
 {
 	conn_reply(&p->conn, rep, p->cfg->greeting_timeout);
 	if (rep->code < 200 || rep->code >= 300)
@@ -210,7 +212,7 @@ enum tls_step { TLS_GO_ON, TLS_RETRY_CLEAR, TLS_GIVE_UP };
 
 /* Is this session with the smarthost?  (An LMTP session is local delivery,
  * wherever the rest goes.) */
-static bool to_smarthost(const struct peer *p)
+static bool to_smarthost(const struct server *p)
 {
 	return !p->lmtp && p->cfg->smarthost[0] != '\0';
 }
@@ -229,7 +231,7 @@ static SSL_CTX *client_ctx(const struct config *cfg, char *err, size_t errlen)
 
 /* Handshake on the open connection, the name or address we connected to
  * sent as SNI and, with verify, checked against the certificate. */
-static int handshake(struct peer *p, char *err, size_t errlen)
+static int handshake(struct server *p, char *err, size_t errlen)
 {
 	SSL_CTX *ctx = client_ctx(p->cfg, err, errlen);
 
@@ -243,14 +245,14 @@ static int handshake(struct peer *p, char *err, size_t errlen)
 	return 0;
 }
 
-static bool tls_required(const struct peer *p)
+static bool tls_required(const struct server *p)
 {
 	return p->cfg->relay_tls >= RELAY_TLS_ENCRYPT || (to_smarthost(p) && p->cfg->smarthost_auth[0]);
 }
 
 /* STARTTLS (RFC 3207) when the server offers it and the policy wants it,
  * then EHLO again. */
-static enum tls_step starttls(struct peer *p, struct reply *rep)
+static enum tls_step starttls(struct server *p, struct reply *rep)
 {
 	const struct config *cfg = p->cfg;
 	char err[300], text[400];
@@ -339,14 +341,14 @@ static void base64(const unsigned char *in, size_t len, char *out)
 }
 
 /* Send a secret line without logging it. */
-static void secret_command(struct peer *p, const char *line, struct reply *rep)
+static void secret_command(struct server *p, const char *line, struct reply *rep)
 {
 	command(p, line, rep, p->cfg->command_timeout);
 }
 
 /* AUTH PLAIN (RFC 4616) with an initial response, or LOGIN when the server
  * offers only that; 235 means done. */
-static int authenticate(struct peer *p, const char *login, const char *pass, struct reply *rep)
+static int authenticate(struct server *p, const char *login, const char *pass, struct reply *rep)
 {
 	unsigned char raw[600];
 	char line[900], b64[820];
@@ -380,7 +382,7 @@ static int authenticate(struct peer *p, const char *login, const char *pass, str
 }
 
 /* AUTH at the smarthost with the login of smarthost_auth, under TLS only. */
-static int smarthost_login(struct peer *p, struct reply *rep)
+static int smarthost_login(struct server *p, struct reply *rep)
 {
 	const struct config *cfg = p->cfg;
 	char login[256], pass[256], err[CONFIG_PATH_MAX + 100], text[400];
@@ -418,7 +420,7 @@ static bool needs_utf8(const struct job *job)
 	return false;
 }
 
-static void mail_command(const struct peer *p, const struct message *msg, bool utf8,
+static void mail_command(const struct server *p, const struct message *msg, bool utf8,
                          char *line, size_t size)
 {
 	int len = snprintf(line, size, "MAIL FROM:<%s>", msg->sender);
@@ -432,8 +434,8 @@ static void mail_command(const struct peer *p, const struct message *msg, bool u
 		snprintf(line + len, size - (size_t)len, " SMTPUTF8");
 }
 
-/* Refusals that depend on the peer's extensions, before MAIL. */
-static bool peer_can_take(struct peer *p, const struct message *msg, bool utf8,
+/* Refusals that depend on the server's extensions, before MAIL. */
+static bool server_can_take(struct server *p, const struct message *msg, bool utf8,
                           struct reply *rep)
 {
 	if (p->size && p->max_size > 0 && msg->size > p->max_size) {
@@ -453,7 +455,7 @@ static bool peer_can_take(struct peer *p, const struct message *msg, bool utf8,
 
 /* Send the message file without its leading Return-Path: line, encoded
  * for the wire (wire.c), then the final "." */
-static int send_body(struct peer *p, const struct message *msg)
+static int send_body(struct server *p, const struct message *msg)
 {
 	unsigned t = p->cfg->data_timeout;
 	static char in[8192], out[WIRE_MAX(sizeof in) + 8];
@@ -482,7 +484,7 @@ static bool positive(const struct reply *rep)
 	return rep->code >= 200 && rep->code < 300;
 }
 
-static void put_rcpt(struct peer *p, const char *address)
+static void put_rcpt(struct server *p, const char *address)
 {
 	unsigned t = p->cfg->command_timeout;
 
@@ -492,7 +494,7 @@ static void put_rcpt(struct peer *p, const char *address)
 }
 
 /* Read a reply now, or (when pipelining) after everything is sent. */
-static void flush_and_read(struct peer *p, struct reply *rep)
+static void flush_and_read(struct server *p, struct reply *rep)
 {
 	unsigned t = p->cfg->command_timeout;
 
@@ -503,7 +505,7 @@ static void flush_and_read(struct peer *p, struct reply *rep)
 /* RCPT replies: accepted recipients wait for the end of data; the others
  * are settled now, and those that got 452 (too many recipients) are left
  * for the next transaction (not tried).  Returns how many were accepted. */
-static size_t read_rcpt_replies(struct peer *p, const struct job *job, bool pipelined)
+static size_t read_rcpt_replies(struct server *p, const struct job *job, bool pipelined)
 {
 	struct reply rep;
 	size_t k = 0;
@@ -552,7 +554,7 @@ static void hold(const struct job *job, struct reply *rep)
  * RCPT accepted, in order.  When the server goes away before all of them
  * came, the ones still without a reply are held: maybe delivered, so
  * deferred rather than sent again in this run. */
-static void read_lmtp_replies(struct peer *p, const struct job *job)
+static void read_lmtp_replies(struct server *p, const struct job *job)
 {
 	struct reply rep;
 
@@ -592,7 +594,7 @@ static void pick_batch(const struct job *job)
 }
 
 /* MAIL, RCPT..., DATA, the message and its final reply. */
-static void transaction(struct peer *p, const struct job *job)
+static void transaction(struct server *p, const struct job *job)
 {
 	const struct message *msg = job->msg;
 	bool utf8 = needs_utf8(job);
@@ -602,7 +604,7 @@ static void transaction(struct peer *p, const struct job *job)
 
 	p->in_sync = true;
 	pick_batch(job);
-	if (!peer_can_take(p, msg, utf8, &rep)) {
+	if (!server_can_take(p, msg, utf8, &rep)) {
 		settle_all(p, job, is_sent, &rep);
 		return;
 	}
@@ -654,7 +656,7 @@ static void transaction(struct peer *p, const struct job *job)
 
 /* A greeting or HELO refusal says nothing about the recipients: try the
  * next host, as for a 4xx. */
-static void host_refused(struct peer *p, const struct job *job, struct reply *rep)
+static void host_refused(struct server *p, const struct job *job, struct reply *rep)
 {
 	char text[sizeof rep->text];
 
@@ -675,7 +677,7 @@ struct client_cache *client_cache_new(void)
 	return calloc(1, sizeof(struct client_cache));
 }
 
-static void peer_close(struct peer *p, bool quit)
+static void server_close(struct server *p, bool quit)
 {
 	struct reply rep;
 
@@ -693,23 +695,23 @@ void client_cache_close(struct client_cache *cache)
 	if (!cache)
 		return;
 	for (size_t i = 0; i < cache->n; i++)
-		peer_close(cache->peers[i], true);
+		server_close(cache->servers[i], true);
 	free(cache);
 }
 
 /* A cached session with dest's address, taken out of the cache and reset
  * (RSET) for a new transaction, or NULL. */
-static struct peer *cache_take(struct client_cache *cache, const struct dest *dest, bool lmtp)
+static struct server *cache_take(struct client_cache *cache, const struct dest *dest, bool lmtp)
 {
 	for (size_t i = 0; cache && i < cache->n; i++) {
-		struct peer *p = cache->peers[i];
+		struct server *p = cache->servers[i];
 		if (!same_addr(&p->dest_addr, &dest->addr) || p->lmtp != lmtp)
 			continue;
-		cache->peers[i] = cache->peers[--cache->n];
+		cache->servers[i] = cache->servers[--cache->n];
 		struct reply rep;
 		command(p, "RSET", &rep, p->cfg->command_timeout);
 		if (!positive(&rep)) {
-			peer_close(p, false);
+			server_close(p, false);
 			return NULL;
 		}
 		p->dest = dest;
@@ -720,24 +722,24 @@ static struct peer *cache_take(struct client_cache *cache, const struct dest *de
 }
 
 /* Keep a healthy session for the next message; the oldest makes room. */
-static void cache_put(struct client_cache *cache, struct peer *p)
+static void cache_put(struct client_cache *cache, struct server *p)
 {
 	if (!cache || p->conn.broken || !p->in_sync) {
-		peer_close(p, true);
+		server_close(p, true);
 		return;
 	}
 	if (cache->n == CACHE_MAX) {
-		peer_close(cache->peers[0], true);
-		memmove(cache->peers, cache->peers + 1, (CACHE_MAX - 1) * sizeof cache->peers[0]);
+		server_close(cache->servers[0], true);
+		memmove(cache->servers, cache->servers + 1, (CACHE_MAX - 1) * sizeof cache->servers[0]);
 		cache->n--;
 	}
-	cache->peers[cache->n++] = p;
+	cache->servers[cache->n++] = p;
 }
 
 /* Connect; TLS from the first octet to a wrapper smarthost; greeting and
  * EHLO; STARTTLS and EHLO again; AUTH at the smarthost.  On failure rep
  * says why (code 0: the connection failed). */
-static enum tls_step connect_and_greet(struct peer *p, struct reply *rep)
+static enum tls_step connect_and_greet(struct server *p, struct reply *rep)
 {
 	const struct config *cfg = p->cfg;
 	char err[300], text[400];
@@ -764,10 +766,10 @@ static enum tls_step connect_and_greet(struct peer *p, struct reply *rep)
 
 /* A new session with dest: connect, greeting, EHLO.  NULL after settling
  * the open recipients with the trouble. */
-static struct peer *peer_open(const struct config *cfg, const struct dest *dest,
+static struct server *server_open(const struct config *cfg, const struct dest *dest,
                               const struct job *job)
 {
-	struct peer *p = calloc(1, sizeof *p);
+	struct server *p = calloc(1, sizeof *p);
 	struct reply rep;
 
 	if (!p) {
@@ -799,7 +801,7 @@ static struct peer *peer_open(const struct config *cfg, const struct dest *dest,
 	else
 		host_refused(p, job, &rep);
 	p->in_sync = false;
-	peer_close(p, false);
+	server_close(p, false);
 	return NULL;
 }
 
@@ -826,14 +828,14 @@ static size_t count_untried(const struct job *job)
 static int try_dest(const struct config *cfg, struct client_cache *cache,
                     const struct dest *dest, const struct job *job)
 {
-	struct peer *p = cache_take(cache, dest, job->lmtp);
+	struct server *p = cache_take(cache, dest, job->lmtp);
 	struct reply rep;
 	int rc = 0;
 
 	for (size_t i = 0; i < job->n; i++)
 		job->rcpts[i]->tried = false;
 	if (!p)
-		p = peer_open(cfg, dest, job);
+		p = server_open(cfg, dest, job);
 	if (!p)
 		return 0;
 	for (bool first = true;; first = false) {

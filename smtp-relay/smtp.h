@@ -1,14 +1,14 @@
-/* client.h - SMTP client: one message, some recipients, a list of places
+/* smtp.h - SMTP client: one message, some recipients, a list of places
  * to try (RFC 5321 client side). */
-#ifndef SMTP_RELAY_CLIENT_H
-#define SMTP_RELAY_CLIENT_H
+#ifndef SMTP_RELAY_SMTP_H
+#define SMTP_RELAY_SMTP_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "config.h"
-#include "mx.h"
+#include "route.h"
 #include "queue.h"
 #include "result.h"
 

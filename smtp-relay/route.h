@@ -1,7 +1,7 @@
-/* mx.h - where mail for a domain goes: the ordered list of addresses to try
+/* route.h - where mail for a domain goes: the ordered list of addresses to try
  * (RFC 5321 5.1), or the smarthost. */
-#ifndef SMTP_RELAY_MX_H
-#define SMTP_RELAY_MX_H
+#ifndef SMTP_RELAY_ROUTE_H
+#define SMTP_RELAY_ROUTE_H
 
 #include <stddef.h>
 
