@@ -1,6 +1,6 @@
 /* tls-load.c — STARTTLS load client for bench/run (smtp-source has no TLS).
  *
- *   tls-load -s SESSIONS -m MESSAGES [-d PER_CONN] [-l BYTES] [-p] HOST:PORT
+ *   tls-load -s SESSIONS -m MESSAGES [-d PER_CONN] [-l BYTES] [-p] [-w MS] HOST:PORT
  *
  * Forks SESSIONS clients that share MESSAGES between them.  Each connection:
  * greeting, EHLO, STARTTLS (RFC 3207), a full TLS handshake (no session
@@ -8,6 +8,8 @@
  * (default 1) of BYTES octets (default 1024) — MAIL, RCPT, DATA, body, "." —
  * each waiting for its reply (no PIPELINING), then QUIT.  -p: plaintext,
  * the same dialogue without STARTTLS (to see the client's own cost).
+ * -w MS: wait MS milliseconds before each QUIT, so that bench/run can read
+ * the session's memory in /proc while it is still there.
  * Exit 0 when every message got 250, 1 otherwise (the first failure on
  * stderr).  The client's CPU is the same for every server it is run
  * against, so the ratios of bench/run compare the servers.
@@ -25,6 +27,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 struct conn {
@@ -35,6 +38,7 @@ struct conn {
 };
 
 static const char *who = "tls-load";
+static long wait_ms;
 
 static void die(const char *fmt, ...)
 {
@@ -162,6 +166,11 @@ static void session(SSL_CTX *ctx, const char *host, int port, int msgs, const ch
 		puts_(&c, body);
 		expect(&c, 250, "end of data");
 	}
+	if (wait_ms > 0) {
+		struct timespec ts = { wait_ms / 1000, (wait_ms % 1000) * 1000000L };
+		while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+			;
+	}
 	puts_(&c, "QUIT\r\n");
 	expect(&c, 221, "QUIT");
 	if (c.ssl) {
@@ -204,18 +213,19 @@ int main(int argc, char **argv)
 {
 	int s = 1, m = 1, d = 1, plain = 0, opt;
 	long len = 1024;
-	while ((opt = getopt(argc, argv, "s:m:d:l:p")) != -1) {
+	while ((opt = getopt(argc, argv, "s:m:d:l:pw:")) != -1) {
 		switch (opt) {
 		case 's': s = atoi(optarg); break;
 		case 'm': m = atoi(optarg); break;
 		case 'd': d = atoi(optarg); break;
 		case 'l': len = atol(optarg); break;
 		case 'p': plain = 1; break;
-		default: die("usage: tls-load -s N -m N [-d N] [-l BYTES] [-p] HOST:PORT");
+		case 'w': wait_ms = atol(optarg); break;
+		default: die("usage: tls-load -s N -m N [-d N] [-l BYTES] [-p] [-w MS] HOST:PORT");
 		}
 	}
 	if (optind != argc - 1 || s < 1 || m < 1 || d < 1 || len < 0)
-		die("usage: tls-load -s N -m N [-d N] [-l BYTES] [-p] HOST:PORT");
+		die("usage: tls-load -s N -m N [-d N] [-l BYTES] [-p] [-w MS] HOST:PORT");
 	char *host = argv[optind], *colon = strrchr(host, ':');
 	if (!colon)
 		die("HOST:PORT expected");
