@@ -39,6 +39,7 @@ struct spool {
 	uint64_t size;                  /* octets stored */
 	uint64_t limit;                 /* stop storing past this */
 	int error;                      /* first errno of a failed write */
+	int at_content;                 /* the next octet is the content's first */
 	size_t wlen;
 	char wbuf[65536];
 };
