@@ -141,7 +141,10 @@ static int read_envelope(FILE *in, const struct config *cfg, struct submission *
 		} else if (strncmp(line, "fullname ", 9) == 0) {
 			clean_copy(s->fullname, sizeof s->fullname, line + 9);
 		} else if (strncmp(line, "rcpt ", 5) == 0) {
-			if (add_rcpt(s, line + 5) < 0)
+			char addr[ADDRESS_MAX + 1];
+			/* an address route() cannot parse would reach the DSN raw */
+			if (!normalize(line + 5, cfg->domains[0], false, addr, sizeof addr) ||
+			    add_rcpt(s, line + 5) < 0)
 				break;
 		}                              /* unknown keys: later versions */
 	}
