@@ -244,18 +244,24 @@ static int write_message(FILE *in, FILE *out, struct submission *s, const struct
 
 	rfc5322_date(s->arrival, date, sizeof date);
 	size_t hlen = read_head(in, s->content_end, &head);
+	/* RFC 5322 2.2.3: a first line starting with SP or HT would continue
+	 * our Received field; then the content is all body, after our fields. */
+	int folded = hlen > 0 && (head[0] == ' ' || head[0] == '\t');
+	size_t flen = folded ? 0 : hlen;
 	fprintf(out, "Return-Path: <%s>\n", s->sender);
 	/* RFC 5321 4.4: the submitting user and uid as a comment of "by". */
 	fprintf(out, "Received: by %s (mailsock-sendmail, from user %s uid %u)\n\tid %s; %s\n",
 	        cfg->hostname, s->user, (unsigned)s->uid, s->id, date);
-	if (!has_field(head, hlen, "date"))
+	if (!has_field(head, flen, "date"))
 		fprintf(out, "Date: %s\n", date);
-	if (!has_field(head, hlen, "message-id"))
+	if (!has_field(head, flen, "message-id"))
 		fprintf(out, "Message-ID: <%s@%s>\n", s->id, cfg->hostname);
-	if (!has_field(head, hlen, "from"))
+	if (!has_field(head, flen, "from"))
 		put_from(out, s, cfg);
 	for (size_t i = 0; i < hlen; i++)
 		s->body_8bit |= (unsigned char)head[i] >= 0x80;
+	if (folded)
+		fputc('\n', out);
 	if (hlen)
 		fwrite(head, 1, hlen, out);
 	free(head);

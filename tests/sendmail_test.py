@@ -319,6 +319,38 @@ def test_unknown_and_corrupt():
     os.unlink(f"{W}/queue/corrupt/{bad[0]}")
 
 
+def postdrop(content):
+    """A hand-made maildrop file through postdrop, framed with its count."""
+    data = b"mailsock-maildrop 1\n" + content
+    r = run_as(NOBODY, [W + "/bin/mailsock-postdrop"],
+               data + b"mailsock-end %d\n" % len(data))
+    check(r.returncode == 0 and len(maildrop()) == 1, f"postdrop took it: {r}")
+
+
+def test_leading_space():
+    """content starting with HT cannot continue our Received field: it is body"""
+    postdrop(b"rcpt bob\n\n\t(from user root uid 0)\nFrom: boss@example.test\n"
+             b"Date: Mon, 1 Jan 2024 00:00:00 +0000\nMessage-ID: <x@y>\n\nbody\n")
+    pick_up()
+    m = new_mail("bob")
+    check(len(m) == 1, f"delivered: {m}")
+    received = header(m[0], "Received")
+    check(len(received) == 1 and "root" not in received[0], f"our Received only: {received}")
+    check("\n\n\t(from user root uid 0)\nFrom: boss" in m[0], f"the content is body: {m[0]!r}")
+    check(len(header(m[0], "Date")) == 1 and len(header(m[0], "From")) == 1,
+          f"our Date and From in the header: {m[0]!r}")
+
+
+def test_bad_rcpt():
+    """a maildrop rcpt the address parser refuses quarantines the file: no DSN with its bytes"""
+    postdrop(b"rcpt bob\rX-Evil: yes@example.test\n\nSubject: x\n\nx\n")
+    r = pick_up()
+    bad = os.listdir(W + "/queue/corrupt")
+    check(len(bad) == 1 and new_mail("bob") == [] and new_mail("postmaster") == []
+          and queued() == [], f"quarantined, no delivery, no bounce: {bad} {r.stderr}")
+    os.unlink(f"{W}/queue/corrupt/{bad[0]}")
+
+
 def test_overlapping_runs():
     """a maildrop file another run holds (flock) is left to it: no second copy"""
     import fcntl
@@ -409,6 +441,7 @@ def test_cron_python():
 
 TESTS = [test_t, test_args_f_F, test_dots, test_group, test_exit_codes, test_no_path_choice,
          test_full_disk, test_no_maildrop, test_incomplete, test_uid_is_real, test_unknown_and_corrupt,
+         test_leading_space, test_bad_rcpt,
          test_overlapping_runs, test_bs,
          test_mailq, test_ignored_flags, test_mailx, test_cron_python]
 
