@@ -351,6 +351,25 @@ def test_bad_rcpt():
     os.unlink(f"{W}/queue/corrupt/{bad[0]}")
 
 
+def test_setid_env():
+    """a set-id sendmail ignores MAILSOCK_POSTDROP (secure_getenv): no other program runs"""
+    fake = W + "/other/fake-postdrop"
+    with open(fake, "w") as f:
+        f.write(f"#!/bin/sh\ntouch {W}/other/ran\ncat >/dev/null\n")
+    os.chmod(fake, 0o755)
+    copy = W + "/other/sendmail-setgid"
+    shutil.copy(W + "/bin/mailsock-sendmail", copy)
+    os.chown(copy, 0, DAEMON[1])
+    os.chmod(copy, 0o2755)
+    try:
+        run_as(NOBODY, [copy, "bob"], b"Subject: x\n\nx\n", env={"MAILSOCK_POSTDROP": fake})
+        check(not os.path.exists(W + "/other/ran"), "the environment chose the program run")
+    finally:
+        for p in (fake, copy, W + "/other/ran"):
+            if os.path.exists(p):
+                os.unlink(p)
+
+
 def test_overlapping_runs():
     """a maildrop file another run holds (flock) is left to it: no second copy"""
     import fcntl
@@ -441,7 +460,7 @@ def test_cron_python():
 
 TESTS = [test_t, test_args_f_F, test_dots, test_group, test_exit_codes, test_no_path_choice,
          test_full_disk, test_no_maildrop, test_incomplete, test_uid_is_real, test_unknown_and_corrupt,
-         test_leading_space, test_bad_rcpt,
+         test_leading_space, test_bad_rcpt, test_setid_env,
          test_overlapping_runs, test_bs,
          test_mailq, test_ignored_flags, test_mailx, test_cron_python]
 
