@@ -461,7 +461,9 @@ static void pickup_file(const struct config *cfg, int queuefd, int dropfd, const
 	s.uid = st.st_uid;
 	snprintf(uid, sizeof uid, "%u", (unsigned)s.uid);
 	if (read_trailer(fd, st.st_size, &s.content_end) < 0 || read_envelope(in, cfg, &s) < 0 ||
-	    ftello(in) > s.content_end) {
+	    ftello(in) > s.content_end ||
+	    /* postdrop lets max_message_size plus the envelope lines through */
+	    (uint64_t)(s.content_end - ftello(in)) > cfg->max_message_size) {
 		quarantine(queuefd, dropfd, name);
 	} else {
 		who(&s, cfg);

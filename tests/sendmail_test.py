@@ -351,6 +351,18 @@ def test_bad_rcpt():
     os.unlink(f"{W}/queue/corrupt/{bad[0]}")
 
 
+def test_too_big():
+    """content over max_message_size (1024 here), which postdrop lets by, is not delivered"""
+    postdrop(b"rcpt bob\n\nSubject: big\n\n" + b"x" * 1999 + b"\n")
+    pick_up()
+    bad = os.listdir(W + "/queue/corrupt")
+    check(len(bad) == 1 and new_mail("bob") == [], f"quarantined, not delivered: {bad}")
+    os.unlink(f"{W}/queue/corrupt/{bad[0]}")
+    postdrop(b"rcpt bob\n\nSubject: fits\n\n" + b"x" * 900 + b"\n")
+    pick_up()
+    check(len(new_mail("bob")) == 1, "one under the limit is delivered")
+
+
 def test_setid_env():
     """a set-id sendmail ignores MAILSOCK_POSTDROP (secure_getenv): no other program runs"""
     fake = W + "/other/fake-postdrop"
@@ -460,7 +472,7 @@ def test_cron_python():
 
 TESTS = [test_t, test_args_f_F, test_dots, test_group, test_exit_codes, test_no_path_choice,
          test_full_disk, test_no_maildrop, test_incomplete, test_uid_is_real, test_unknown_and_corrupt,
-         test_leading_space, test_bad_rcpt, test_setid_env,
+         test_leading_space, test_bad_rcpt, test_setid_env, test_too_big,
          test_overlapping_runs, test_bs,
          test_mailq, test_ignored_flags, test_mailx, test_cron_python]
 
