@@ -363,6 +363,34 @@ def test_too_big():
     check(len(new_mail("bob")) == 1, "one under the limit is delivered")
 
 
+def test_killed_postdrop():
+    """postdrop killed mid-copy (TERM, INT, HUP, QUIT) leaves nothing in the maildrop"""
+    import signal
+    import time
+    e = {"PATH": "/usr/bin:/bin"}
+    e.update({k: v for k, v in os.environ.items() if k.endswith("SAN_OPTIONS")})
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT):
+        p = subprocess.Popen(["setpriv", f"--reuid={NOBODY[0]}", f"--regid={NOBODY[1]}",
+                              "--clear-groups", "--", W + "/bin/mailsock-postdrop"],
+                             stdin=subprocess.PIPE, env=e, cwd="/")
+        try:
+            p.stdin.write(b"mailsock-maildrop 1\nrcpt bob\n\nSubject: slow\n\n")
+            p.stdin.flush()
+            for _ in range(600):            # a count of polls, not a time bound
+                if maildrop():
+                    break
+                time.sleep(0.05)
+            check(len(maildrop()) == 1, f"postdrop created its file: {maildrop()}")
+            p.send_signal(sig)
+            rc = p.wait(timeout=60)
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        check(rc == -sig, f"{sig.name}: postdrop died of it: {rc}")
+        check(maildrop() == [], f"{sig.name}: nothing left in the maildrop: {maildrop()}")
+
+
 def test_setid_env():
     """a set-id sendmail ignores MAILSOCK_POSTDROP (secure_getenv): no other program runs"""
     fake = W + "/other/fake-postdrop"
@@ -473,6 +501,7 @@ def test_cron_python():
 TESTS = [test_t, test_args_f_F, test_dots, test_group, test_exit_codes, test_no_path_choice,
          test_full_disk, test_no_maildrop, test_incomplete, test_uid_is_real, test_unknown_and_corrupt,
          test_leading_space, test_bad_rcpt, test_setid_env, test_too_big,
+         test_killed_postdrop,
          test_overlapping_runs, test_bs,
          test_mailq, test_ignored_flags, test_mailx, test_cron_python]
 
