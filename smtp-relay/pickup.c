@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #define DEBRIS_AGE (24 * 3600)       /* an unfinished file older than this goes */
+#define CORRUPT_DROP_AGE (14 * 24 * 3600)   /* a quarantined corrupt/NAME.drop goes */
 #define ENV_LINE_MAX 1024
 #define RCPTS_MAX 10000
 #define HEADERS_MAX (1024 * 1024)
@@ -483,6 +484,27 @@ static void pickup_file(const struct config *cfg, int queuefd, int dropfd, const
 	free_submission(&s);
 }
 
+/* corrupt/NAME.drop is a user's bad input, not mail: removed after
+ * CORRUPT_DROP_AGE (doc/queue.md), so a user cannot fill the queue for good. */
+static void reap_corrupt(int queuefd)
+{
+	size_t n;
+	char **names = queue_ids(queuefd, "corrupt", &n);
+	char path[400];
+	struct stat st;
+
+	for (size_t i = 0; i < n; i++) {
+		size_t len = strlen(names[i]);
+		if (len <= 5 || strcmp(names[i] + len - 5, ".drop") != 0)
+			continue;
+		snprintf(path, sizeof path, "corrupt/%s", names[i]);
+		if (fstatat(queuefd, path, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    st.st_mtime < time(NULL) - CORRUPT_DROP_AGE && unlinkat(queuefd, path, 0) == 0)
+			log_event(LOG_LEVEL_INFO, "reap", "corrupt", names[i], NULL);
+	}
+	queue_ids_free(names, n);
+}
+
 void pickup_maildrop(const struct config *cfg, int queuefd)
 {
 	int dropfd = openat(queuefd, "maildrop", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -495,5 +517,6 @@ void pickup_maildrop(const struct config *cfg, int queuefd)
 		if (names[i][0] != '.')
 			pickup_file(cfg, queuefd, dropfd, names[i]);
 	queue_ids_free(names, n);
+	reap_corrupt(queuefd);
 	close_quietly(dropfd);
 }

@@ -17,6 +17,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import traceback
 
 BUILD = os.path.abspath(os.environ.get("top_builddir", "."))
@@ -391,6 +392,22 @@ def test_killed_postdrop():
         check(maildrop() == [], f"{sig.name}: nothing left in the maildrop: {maildrop()}")
 
 
+def test_corrupt_reaped():
+    """corrupt/*.drop older than 14 days is removed by a run; newer ones and queue entries stay"""
+    os.makedirs(W + "/queue/corrupt", exist_ok=True)
+    old = time.time() - 15 * 86400
+    for name in ("old.drop", "new.drop", "old.env"):
+        with open(f"{W}/queue/corrupt/{name}", "w") as f:
+            f.write("x\n")
+        if name.startswith("old"):
+            os.utime(f"{W}/queue/corrupt/{name}", (old, old))
+    pick_up()
+    left = sorted(os.listdir(W + "/queue/corrupt"))
+    for name in left:
+        os.unlink(f"{W}/queue/corrupt/{name}")
+    check(left == ["new.drop", "old.env"], f"only the old .drop went: {left}")
+
+
 def test_setid_env():
     """a set-id sendmail ignores MAILSOCK_POSTDROP (secure_getenv): no other program runs"""
     fake = W + "/other/fake-postdrop"
@@ -501,7 +518,7 @@ def test_cron_python():
 TESTS = [test_t, test_args_f_F, test_dots, test_group, test_exit_codes, test_no_path_choice,
          test_full_disk, test_no_maildrop, test_incomplete, test_uid_is_real, test_unknown_and_corrupt,
          test_leading_space, test_bad_rcpt, test_setid_env, test_too_big,
-         test_killed_postdrop,
+         test_killed_postdrop, test_corrupt_reaped,
          test_overlapping_runs, test_bs,
          test_mailq, test_ignored_flags, test_mailx, test_cron_python]
 
