@@ -55,6 +55,13 @@ static bool maildir_name(const char *address, char *dir, size_t size, char *user
 	return true;
 }
 
+bool local_address_ok(const char *address)
+{
+	char dir[MAILDIR_NAME_MAX], user[LOCAL_PART_MAX + 1];
+
+	return maildir_name(address, dir, sizeof dir, user, sizeof user);
+}
+
 enum local_verdict local_maildir(int rootfd, const char *address, char *dir, size_t size)
 {
 	char user[LOCAL_PART_MAX + 1];

@@ -34,4 +34,8 @@ enum local_verdict local_maildir(int rootfd, const char *address, char *dir, siz
  * trick. */
 bool local_user(const char *local, bool quoted, char *user, size_t size);
 
+/* True when address ("local@domain") has a local part local_user() takes:
+ * the name rules for any local recipient, Maildir or LMTP. */
+bool local_address_ok(const char *address);
+
 #endif

@@ -36,7 +36,8 @@ static void put_line(struct drop *d, const char *key, const char *value)
 
 static pid_t spawn(char *const *args, int *fd)
 {
-	const char *path = getenv("MAILSOCK_POSTDROP");
+	/* not honoured when sendmail runs set-id (glibc secure_getenv) */
+	const char *path = secure_getenv("MAILSOCK_POSTDROP");
 	char *argv[40] = { "mailsock-postdrop" };
 	size_t n = 1;
 	int p[2];

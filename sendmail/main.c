@@ -391,7 +391,8 @@ static int submit(struct options *o)
 /* -bp and -q run smtp-relay, which only root (or the mail user) may. */
 static int run_relay(const char *flag, const char *why)
 {
-	const char *path = getenv("MAILSOCK_SMTP_RELAY");
+	/* not honoured when sendmail runs set-id (glibc secure_getenv) */
+	const char *path = secure_getenv("MAILSOCK_SMTP_RELAY");
 	char *argv[12] = { "smtp-relay", (char *)flag };
 	size_t n = 2;
 

@@ -41,8 +41,28 @@ int __lsan_is_turned_off(void)
 }
 #endif
 
-static const char *drop_name;   /* the file to take back on failure */
+static const char *volatile drop_name;   /* the file to take back on failure */
 static int drop_dirfd = -1;
+
+/* Killed mid-copy: take the partial file back (unlinkat and raise are
+ * async-signal-safe), then die of the signal as the caller expects. */
+static void on_signal(int sig)
+{
+	if (drop_name)
+		unlinkat(drop_dirfd, drop_name, 0);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static void catch_signals(void)
+{
+	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT };
+	struct sigaction sa = { .sa_handler = on_signal };
+
+	sigfillset(&sa.sa_mask);
+	for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+		sigaction(sigs[i], &sa, NULL);
+}
 
 static int die(int status, const char *what)
 {
@@ -214,6 +234,7 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGXFSZ, SIG_IGN);     /* a caller's RLIMIT_FSIZE: EFBIG, and the file goes */
 	umask(077);
+	catch_signals();
 	drop_dirfd = open_maildrop(&cfg);
 	if (drop_dirfd < 0)
 		return die(errno == ENOENT ? EX_CONFIG : EX_NOPERM,
@@ -235,5 +256,6 @@ int main(int argc, char **argv)
 		           "storing the message failed");
 	if (sync_entry(fd) < 0 || close(fd) < 0)
 		return die(EX_IOERR, "storing the message failed");
+	drop_name = NULL;             /* stored: a late signal leaves it queued */
 	return 0;
 }

@@ -25,6 +25,22 @@ static void rfc5322_date(time_t t, char *buf, size_t size)
 	strftime(buf, size, "%a, %d %b %Y %H:%M:%S %z", localtime_r(&t, &tm));
 }
 
+/* True when s holds a control character (C0 or DEL). */
+static bool has_control(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return true;
+	return false;
+}
+
+/* s with each control character shown as "?": never a raw one in a DSN. */
+static void put_printable(FILE *f, const char *s)
+{
+	for (; *s; s++)
+		fputc((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s, f);
+}
+
 static void put_human_part(FILE *f, const struct config *cfg, const struct envelope *env,
                            const struct bounce_item *items, size_t n)
 {
@@ -35,7 +51,9 @@ static void put_human_part(FILE *f, const struct config *cfg, const struct envel
 	           "It is attached below (headers only).\n\n", cfg->hostname, env->id);
 	for (size_t i = 0; i < n; i++) {
 		const struct result *r = items[i].result;
-		fprintf(f, "<%s>: ", items[i].rcpt);
+		fputc('<', f);
+		put_printable(f, items[i].rcpt);
+		fputs(">: ", f);
 		if (r->mta[0])
 			fprintf(f, "host %s said: ", r->mta);
 		fprintf(f, "%d %s %s\n", r->code, r->enh, r->text);
@@ -71,7 +89,7 @@ static size_t utf8_char(const unsigned char *p, unsigned *cp)
  * QCHAR as \x{HEX}. */
 static void put_final_recipient(FILE *f, const char *address)
 {
-	if (string_is_ascii(address)) {
+	if (string_is_ascii(address) && !has_control(address)) {
 		fprintf(f, "Final-Recipient: rfc822; %s\n", address);
 		return;
 	}

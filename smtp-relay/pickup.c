@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #define DEBRIS_AGE (24 * 3600)       /* an unfinished file older than this goes */
+#define CORRUPT_DROP_AGE (14 * 24 * 3600)   /* a quarantined corrupt/NAME.drop goes */
 #define ENV_LINE_MAX 1024
 #define RCPTS_MAX 10000
 #define HEADERS_MAX (1024 * 1024)
@@ -141,7 +142,10 @@ static int read_envelope(FILE *in, const struct config *cfg, struct submission *
 		} else if (strncmp(line, "fullname ", 9) == 0) {
 			clean_copy(s->fullname, sizeof s->fullname, line + 9);
 		} else if (strncmp(line, "rcpt ", 5) == 0) {
-			if (add_rcpt(s, line + 5) < 0)
+			char addr[ADDRESS_MAX + 1];
+			/* an address route() cannot parse would reach the DSN raw */
+			if (!normalize(line + 5, cfg->domains[0], false, addr, sizeof addr) ||
+			    add_rcpt(s, line + 5) < 0)
 				break;
 		}                              /* unknown keys: later versions */
 	}
@@ -241,18 +245,24 @@ static int write_message(FILE *in, FILE *out, struct submission *s, const struct
 
 	rfc5322_date(s->arrival, date, sizeof date);
 	size_t hlen = read_head(in, s->content_end, &head);
+	/* RFC 5322 2.2.3: a first line starting with SP or HT would continue
+	 * our Received field; then the content is all body, after our fields. */
+	int folded = hlen > 0 && (head[0] == ' ' || head[0] == '\t');
+	size_t flen = folded ? 0 : hlen;
 	fprintf(out, "Return-Path: <%s>\n", s->sender);
 	/* RFC 5321 4.4: the submitting user and uid as a comment of "by". */
 	fprintf(out, "Received: by %s (mailsock-sendmail, from user %s uid %u)\n\tid %s; %s\n",
 	        cfg->hostname, s->user, (unsigned)s->uid, s->id, date);
-	if (!has_field(head, hlen, "date"))
+	if (!has_field(head, flen, "date"))
 		fprintf(out, "Date: %s\n", date);
-	if (!has_field(head, hlen, "message-id"))
+	if (!has_field(head, flen, "message-id"))
 		fprintf(out, "Message-ID: <%s@%s>\n", s->id, cfg->hostname);
-	if (!has_field(head, hlen, "from"))
+	if (!has_field(head, flen, "from"))
 		put_from(out, s, cfg);
 	for (size_t i = 0; i < hlen; i++)
 		s->body_8bit |= (unsigned char)head[i] >= 0x80;
+	if (folded)
+		fputc('\n', out);
 	if (hlen)
 		fwrite(head, 1, hlen, out);
 	free(head);
@@ -452,7 +462,9 @@ static void pickup_file(const struct config *cfg, int queuefd, int dropfd, const
 	s.uid = st.st_uid;
 	snprintf(uid, sizeof uid, "%u", (unsigned)s.uid);
 	if (read_trailer(fd, st.st_size, &s.content_end) < 0 || read_envelope(in, cfg, &s) < 0 ||
-	    ftello(in) > s.content_end) {
+	    ftello(in) > s.content_end ||
+	    /* postdrop lets max_message_size plus the envelope lines through */
+	    (uint64_t)(s.content_end - ftello(in)) > cfg->max_message_size) {
 		quarantine(queuefd, dropfd, name);
 	} else {
 		who(&s, cfg);
@@ -472,6 +484,27 @@ static void pickup_file(const struct config *cfg, int queuefd, int dropfd, const
 	free_submission(&s);
 }
 
+/* corrupt/NAME.drop is a user's bad input, not mail: removed after
+ * CORRUPT_DROP_AGE (doc/queue.md), so a user cannot fill the queue for good. */
+static void reap_corrupt(int queuefd)
+{
+	size_t n;
+	char **names = queue_ids(queuefd, "corrupt", &n);
+	char path[400];
+	struct stat st;
+
+	for (size_t i = 0; i < n; i++) {
+		size_t len = strlen(names[i]);
+		if (len <= 5 || strcmp(names[i] + len - 5, ".drop") != 0)
+			continue;
+		snprintf(path, sizeof path, "corrupt/%s", names[i]);
+		if (fstatat(queuefd, path, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    st.st_mtime < time(NULL) - CORRUPT_DROP_AGE && unlinkat(queuefd, path, 0) == 0)
+			log_event(LOG_LEVEL_INFO, "reap", "corrupt", names[i], NULL);
+	}
+	queue_ids_free(names, n);
+}
+
 void pickup_maildrop(const struct config *cfg, int queuefd)
 {
 	int dropfd = openat(queuefd, "maildrop", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -484,5 +517,6 @@ void pickup_maildrop(const struct config *cfg, int queuefd)
 		if (names[i][0] != '.')
 			pickup_file(cfg, queuefd, dropfd, names[i]);
 	queue_ids_free(names, n);
+	reap_corrupt(queuefd);
 	close_quietly(dropfd);
 }

@@ -210,6 +210,21 @@ static bool dovecot_handshake(struct reader *r)
 	return false;
 }
 
+/* Dovecot's OK parameters: "nologin" (the account may not log in),
+ * "proxy" or "host=" (it lives on another server) are no login here. */
+static bool ok_allows_login(const char *params)
+{
+	for (const char *p = params; *p;) {
+		size_t len = strcspn(p, "\t");
+		if ((len == 7 && strncmp(p, "nologin", 7) == 0) ||
+		    (len == 5 && strncmp(p, "proxy", 5) == 0) || strncmp(p, "proxy=", 6) == 0 ||
+		    strncmp(p, "host=", 5) == 0)
+			return false;
+		p += len + (p[len] == '\t');
+	}
+	return true;
+}
+
 /* "AUTH id PLAIN service=smtp [secured] rip=ADDR resp=BASE64", one answer. */
 static enum auth_verdict dovecot_ask(struct reader *r, const char *login, const char *password,
                                      bool secured, const char *peer)
@@ -231,7 +246,7 @@ static enum auth_verdict dovecot_ask(struct reader *r, const char *login, const 
 	if (rl > 0 && n > 0 && (size_t)n < sizeof line && write_all(r->fd, line, (size_t)n) &&
 	    read_line(r, line, sizeof line)) {
 		if (strncmp(line, "OK\t1\t", 5) == 0 || strcmp(line, "OK\t1") == 0)
-			v = AUTH_GRANTED;
+			v = ok_allows_login(line + 4) ? AUTH_GRANTED : AUTH_DENIED;
 		else if (strncmp(line, "FAIL\t1", 6) == 0 && !strstr(line, "\ttemp"))
 			v = AUTH_DENIED;
 	}

@@ -29,6 +29,15 @@ void spool_write(void *spool, const char *bytes, size_t len)
 
 	if (sp->error)
 		return;
+	/* RFC 5322 2.2.3: content starting with SP or HT would continue our
+	 * Received field; an empty line first makes it the body instead. */
+	if (sp->at_content && len > 0) {
+		sp->at_content = 0;
+		if (bytes[0] == ' ' || bytes[0] == '\t') {
+			sp->limit++;
+			spool_write(sp, "\n", 1);
+		}
+	}
 	if (len > sp->limit - sp->size) {
 		sp->error = EFBIG;
 		return;
@@ -140,6 +149,7 @@ int spool_open(struct spool *sp, struct stores *st, const struct transaction *tx
 	sp->fd = -1;
 	sp->size = sp->wlen = 0;
 	sp->error = 0;
+	sp->at_content = 0;
 	sp->limit = UINT64_MAX;
 	unique_id(sp->id, sizeof sp->id);
 	if (first->kind == TARGET_MAILDIR) {
@@ -161,6 +171,7 @@ int spool_open(struct spool *sp, struct stores *st, const struct transaction *tx
 	write_trace(sp, tx, tr, st->cfg->hostname);
 	sp->trace_end = sp->size;
 	sp->limit = sp->size + limit;
+	sp->at_content = 1;
 	return 0;
 }
 

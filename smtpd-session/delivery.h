@@ -46,6 +46,7 @@ struct spool {
 	uint64_t trace_end;             /* where the client's text starts */
 	uint64_t limit;                 /* stop storing past this */
 	int error;                      /* first errno of a failed write */
+	int at_content;                 /* the next octet is the content's first */
 	size_t wlen;
 	char wbuf[65536];
 };

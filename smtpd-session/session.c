@@ -1231,12 +1231,20 @@ static void log_command(const char *line, size_t verb_len, const struct command 
 {
 	char shown[64];
 
-	if (!c || !c->secret) {
+	if (!c) {
+		/* an unknown line may be a pipelined AUTH answer (a password):
+		 * only a short verb, never the whole line */
+		snprintf(shown, sizeof shown, "%.*s", (int)(verb_len < 16 ? verb_len : 16), line);
+		log_event(LOG_LEVEL_DEBUG, "command", "text", shown, NULL);
+		return;
+	}
+	if (!c->secret) {
 		log_event(LOG_LEVEL_DEBUG, "command", "text", line, NULL);
 		return;
 	}
-	/* "AUTH PLAIN": the initial response (a password) stays out */
-	size_t n = verb_len + (line[verb_len] == ' ') + strcspn(line + verb_len + 1, " ");
+	/* "AUTH PLAIN": the initial response (a password) stays out;
+	 * a bare "AUTH" has nothing after its terminator to scan */
+	size_t n = verb_len + (line[verb_len] == ' ' ? 1 + strcspn(line + verb_len + 1, " ") : 0);
 	snprintf(shown, sizeof shown, "%.*s", (int)(n < sizeof shown ? n : sizeof shown - 1), line);
 	log_event(LOG_LEVEL_DEBUG, "command", "text", shown, NULL);
 }

@@ -114,6 +114,8 @@ static enum target_verdict local_targets(struct stores *st, const char *address,
  * (no backscatter), and the copy is queued for it: the relay delivers. */
 static enum target_verdict lmtp_target(struct stores *st, struct target *out, size_t *n)
 {
+	if (!local_address_ok(out->address))     /* design.md: 553 5.1.3, as for Maildirs */
+		return TARGET_BAD_LOCAL;
 	out->kind = TARGET_QUEUE;
 	out->lmtp = true;
 	*n = 1;

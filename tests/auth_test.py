@@ -30,7 +30,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import socket_test  # noqa: E402  (the Server and the counters)
 from socket_test import Server, check, skip, finish  # noqa: E402
 
-PASSWORDS = {"alice@example.org": "alice-Secret-42", "tim@example.org": "tim-Timing-77"}
+PASSWORDS = {"alice@example.org": "alice-Secret-42", "tim@example.org": "tim-Timing-77",
+             "locked@example.org": "locked-Nologin-5"}
 WRONG = "wrong-Guess-13"
 PRINTED = []
 
@@ -236,6 +237,9 @@ class Dovecot:
         with open(os.path.join(self.dir, "passwd"), "w") as f:
             f.write("alice@example.org:{CRYPT}%s::::::\n" %
                     crypt.crypt(PASSWORDS["alice@example.org"], crypt.mksalt(crypt.METHOD_SHA512)))
+            # Dovecot answers OK with "nologin" for it: not a login here
+            f.write("locked@example.org:{CRYPT}%s::::::nologin\n" %
+                    crypt.crypt(PASSWORDS["locked@example.org"], crypt.mksalt(crypt.METHOD_SHA512)))
         self.socket = os.path.join(self.dir, "run", "auth-client")
         self.pid = None
         # (it forks into the background: no pipes, or they would stay open)
@@ -293,6 +297,11 @@ def test_dovecot(binary):
                 check("dovecot: %s with a wrong password refused" % who, False)
             except smtplib.SMTPAuthenticationError as e:
                 check("dovecot: %s with a wrong password: 535 5.7.8" % who, e.smtp_code == 535)
+        try:
+            smtplib_login(srv, "locked@example.org", PASSWORDS["locked@example.org"])
+            check("dovecot: a nologin account refused", False)
+        except smtplib.SMTPAuthenticationError as e:
+            check("dovecot: a nologin account: 535 5.7.8", e.smtp_code == 535, e.smtp_error)
         dc.stop()          # the answers above were Dovecot's: without it, 454
         try:
             smtplib_login(srv, "alice@example.org", PASSWORDS["alice@example.org"])

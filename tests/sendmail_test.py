@@ -17,6 +17,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import traceback
 
 BUILD = os.path.abspath(os.environ.get("top_builddir", "."))
@@ -319,6 +320,113 @@ def test_unknown_and_corrupt():
     os.unlink(f"{W}/queue/corrupt/{bad[0]}")
 
 
+def postdrop(content):
+    """A hand-made maildrop file through postdrop, framed with its count."""
+    data = b"mailsock-maildrop 1\n" + content
+    r = run_as(NOBODY, [W + "/bin/mailsock-postdrop"],
+               data + b"mailsock-end %d\n" % len(data))
+    check(r.returncode == 0 and len(maildrop()) == 1, f"postdrop took it: {r}")
+
+
+def test_leading_space():
+    """content starting with HT cannot continue our Received field: it is body"""
+    postdrop(b"rcpt bob\n\n\t(from user root uid 0)\nFrom: boss@example.test\n"
+             b"Date: Mon, 1 Jan 2024 00:00:00 +0000\nMessage-ID: <x@y>\n\nbody\n")
+    pick_up()
+    m = new_mail("bob")
+    check(len(m) == 1, f"delivered: {m}")
+    received = header(m[0], "Received")
+    check(len(received) == 1 and "root" not in received[0], f"our Received only: {received}")
+    check("\n\n\t(from user root uid 0)\nFrom: boss" in m[0], f"the content is body: {m[0]!r}")
+    check(len(header(m[0], "Date")) == 1 and len(header(m[0], "From")) == 1,
+          f"our Date and From in the header: {m[0]!r}")
+
+
+def test_bad_rcpt():
+    """a maildrop rcpt the address parser refuses quarantines the file: no DSN with its bytes"""
+    postdrop(b"rcpt bob\rX-Evil: yes@example.test\n\nSubject: x\n\nx\n")
+    r = pick_up()
+    bad = os.listdir(W + "/queue/corrupt")
+    check(len(bad) == 1 and new_mail("bob") == [] and new_mail("postmaster") == []
+          and queued() == [], f"quarantined, no delivery, no bounce: {bad} {r.stderr}")
+    os.unlink(f"{W}/queue/corrupt/{bad[0]}")
+
+
+def test_too_big():
+    """content over max_message_size (1024 here), which postdrop lets by, is not delivered"""
+    postdrop(b"rcpt bob\n\nSubject: big\n\n" + b"x" * 1999 + b"\n")
+    pick_up()
+    bad = os.listdir(W + "/queue/corrupt")
+    check(len(bad) == 1 and new_mail("bob") == [], f"quarantined, not delivered: {bad}")
+    os.unlink(f"{W}/queue/corrupt/{bad[0]}")
+    postdrop(b"rcpt bob\n\nSubject: fits\n\n" + b"x" * 900 + b"\n")
+    pick_up()
+    check(len(new_mail("bob")) == 1, "one under the limit is delivered")
+
+
+def test_killed_postdrop():
+    """postdrop killed mid-copy (TERM, INT, HUP, QUIT) leaves nothing in the maildrop"""
+    import signal
+    import time
+    e = {"PATH": "/usr/bin:/bin"}
+    e.update({k: v for k, v in os.environ.items() if k.endswith("SAN_OPTIONS")})
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT):
+        p = subprocess.Popen(["setpriv", f"--reuid={NOBODY[0]}", f"--regid={NOBODY[1]}",
+                              "--clear-groups", "--", W + "/bin/mailsock-postdrop"],
+                             stdin=subprocess.PIPE, env=e, cwd="/")
+        try:
+            p.stdin.write(b"mailsock-maildrop 1\nrcpt bob\n\nSubject: slow\n\n")
+            p.stdin.flush()
+            for _ in range(600):            # a count of polls, not a time bound
+                if maildrop():
+                    break
+                time.sleep(0.05)
+            check(len(maildrop()) == 1, f"postdrop created its file: {maildrop()}")
+            p.send_signal(sig)
+            rc = p.wait(timeout=60)
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        check(rc == -sig, f"{sig.name}: postdrop died of it: {rc}")
+        check(maildrop() == [], f"{sig.name}: nothing left in the maildrop: {maildrop()}")
+
+
+def test_corrupt_reaped():
+    """corrupt/*.drop older than 14 days is removed by a run; newer ones and queue entries stay"""
+    os.makedirs(W + "/queue/corrupt", exist_ok=True)
+    old = time.time() - 15 * 86400
+    for name in ("old.drop", "new.drop", "old.env"):
+        with open(f"{W}/queue/corrupt/{name}", "w") as f:
+            f.write("x\n")
+        if name.startswith("old"):
+            os.utime(f"{W}/queue/corrupt/{name}", (old, old))
+    pick_up()
+    left = sorted(os.listdir(W + "/queue/corrupt"))
+    for name in left:
+        os.unlink(f"{W}/queue/corrupt/{name}")
+    check(left == ["new.drop", "old.env"], f"only the old .drop went: {left}")
+
+
+def test_setid_env():
+    """a set-id sendmail ignores MAILSOCK_POSTDROP (secure_getenv): no other program runs"""
+    fake = W + "/other/fake-postdrop"
+    with open(fake, "w") as f:
+        f.write(f"#!/bin/sh\ntouch {W}/other/ran\ncat >/dev/null\n")
+    os.chmod(fake, 0o755)
+    copy = W + "/other/sendmail-setgid"
+    shutil.copy(W + "/bin/mailsock-sendmail", copy)
+    os.chown(copy, 0, DAEMON[1])
+    os.chmod(copy, 0o2755)
+    try:
+        run_as(NOBODY, [copy, "bob"], b"Subject: x\n\nx\n", env={"MAILSOCK_POSTDROP": fake})
+        check(not os.path.exists(W + "/other/ran"), "the environment chose the program run")
+    finally:
+        for p in (fake, copy, W + "/other/ran"):
+            if os.path.exists(p):
+                os.unlink(p)
+
+
 def test_overlapping_runs():
     """a maildrop file another run holds (flock) is left to it: no second copy"""
     import fcntl
@@ -409,6 +517,8 @@ def test_cron_python():
 
 TESTS = [test_t, test_args_f_F, test_dots, test_group, test_exit_codes, test_no_path_choice,
          test_full_disk, test_no_maildrop, test_incomplete, test_uid_is_real, test_unknown_and_corrupt,
+         test_leading_space, test_bad_rcpt, test_setid_env, test_too_big,
+         test_killed_postdrop, test_corrupt_reaped,
          test_overlapping_runs, test_bs,
          test_mailq, test_ignored_flags, test_mailx, test_cron_python]
 
