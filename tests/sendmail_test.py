@@ -51,6 +51,10 @@ def conf_dir():
 def setup():
     global W
     W = tempfile.mkdtemp(prefix="mailsock-sendmail.")
+    # A tmpfs of our own (we are in a private mount namespace): /tmp may be
+    # mounted nosuid (systemd-nspawn does so, and hardened hosts), and then
+    # the setgid bit of the postdrop copy would be ignored.
+    sh("mount", "-t", "tmpfs", "-o", "mode=0755,size=64m", "mailsock-sendmail", W)
     os.chmod(W, 0o755)
     gid = int(subprocess.run(["getent", "group", DROP_GROUP], capture_output=True, text=True,
                              check=True).stdout.split(":")[2])
@@ -555,6 +559,7 @@ def main():
         if os.environ.get("KEEP"):
             print(f"kept {W}")
         elif W:
+            subprocess.run(["umount", W])
             shutil.rmtree(W, ignore_errors=True)
     print(f"{passed} passed, {failed} failed, {skipped} skipped")
     if failed:
