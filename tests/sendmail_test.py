@@ -283,8 +283,13 @@ def test_no_maildrop():
         check(r.returncode == 78, f"no maildrop: {r.returncode} {r.stderr!r}")
     finally:
         os.rename(W + "/queue/maildrop.away", W + "/queue/maildrop")
+    # a copy without the setgid bit, where the user can reach it (a build
+    # tree under a mode-0700 home is out of reach)
+    plain = W + "/bin/postdrop-not-setgid"
+    shutil.copy(BUILD + "/sendmail/mailsock-postdrop", plain)
+    os.chmod(plain, 0o755)
     r = run_as(NOBODY, [W + "/bin/mailsock-sendmail", "bob"], b"Subject: x\n\nx\n",
-               env={"MAILSOCK_POSTDROP": BUILD + "/sendmail/mailsock-postdrop"})
+               env={"MAILSOCK_POSTDROP": plain})
     check(r.returncode == 77 and maildrop() == [], f"not setgid: {r.returncode} {r.stderr!r}")
 
 
