@@ -7,6 +7,7 @@
  * are parsed again here; the envelope part is a few "key value" lines. */
 #include "pickup.h"
 #include "address.h"
+#include "alias.h"
 #include "bounce.h"
 #include "fsutil.h"
 #include "local.h"
@@ -288,45 +289,107 @@ struct outcome_set {
 	struct bounce_item *bounces;
 	struct result *results;
 	size_t n_bounces;
+	struct aliases *aliases;         /* NULL: no aliases key */
 };
 
-/* One recipient: its Maildir (a bare name with none: the first local
- * domain's postmaster), the queue, or a bounce. */
+/* A recipient that gets no copy: its bounce, with the verdict's reply. */
+static void refuse(struct outcome_set *o, const struct submission *s, const char *rcpt,
+                   int code, const char *status, const char *text)
+{
+	struct result *r = &o->results[o->n_bounces];
+
+	result_set(r, OUT_PERM, code, status, text);
+	o->bounces[o->n_bounces].rcpt = rcpt;
+	o->bounces[o->n_bounces++].result = r;
+	log_event(LOG_LEVEL_INFO, "pickup", "msgid", s->id, "to", rcpt, "result", "bounced", NULL);
+}
+
+/* A forward by its address, a command or LMTP server by its text
+ * (doc/delivery.md "One copy per target"). */
+static bool queued_already(const struct envelope *env, const struct alias_target *t)
+{
+	for (size_t i = 0; i < env->n_rcpts; i++) {
+		const char *via = env->rcpts[i].via;
+		if (t->kind == ALIAS_FORWARD ? !via && strcmp(env->rcpts[i].address, t->address) == 0
+		                             : via && strcmp(strchr(via, ' ') + 1, t->via) == 0 &&
+		                                   (t->kind == ALIAS_PIPE) == (strncmp(via, "pipe ", 5) == 0))
+			return true;
+	}
+	return false;
+}
+
+/* One target of the alias module: a Maildir now (one copy each), the
+ * rest through the queue with the rcpt-via line the session would write. */
+static int take_target(const struct config *cfg, int rootfd, struct submission *s,
+                       const struct alias_target *t, struct outcome_set *o, int fd,
+                       const char *path, uint64_t size, int queuefd)
+{
+	if (t->kind != ALIAS_MAILDIR) {
+		if (queued_already(&o->relay, t))
+			return 0;                       /* a command runs once per message */
+		int rc = envelope_add_rcpt(&o->relay, RCPT_PENDING, t->address);
+		if (rc == 0 && t->kind != ALIAS_FORWARD)
+			rc = envelope_set_via(&o->relay, t->kind == ALIAS_PIPE ? "pipe" : "lmtp", t->via);
+		return rc;
+	}
+	for (size_t i = 0; i < o->n_dirs; i++)
+		if (strcmp(o->dirs[i], t->dir) == 0)
+			return 0;                           /* one copy per Maildir */
+	if (maildir_deliver(queuefd, path, fd, rootfd, t->dir, s->id, cfg->hostname, size) < 0)
+		return -1;
+	memcpy(o->dirs[o->n_dirs++], t->dir, sizeof t->dir);
+	log_event(LOG_LEVEL_INFO, "pickup", "msgid", s->id, "to", t->address, "result", "delivered", NULL);
+	return 0;
+}
+
+/* One recipient, by the session's rule (alias.h): foreign ones and, with
+ * local_delivery = lmtp:..., local ones are queued; else the aliases, the
+ * Maildir, the catch-all; a bare name that matches none of them goes to
+ * the first local domain's postmaster.  A broken aliases file is -1
+ * (EAGAIN): the maildrop file stays for the next run. */
 static int route(const struct config *cfg, int rootfd, struct submission *s, const char *rcpt,
                  struct outcome_set *o, int fd, const char *path, uint64_t size, int queuefd)
 {
-	char addr[ADDRESS_MAX + 1], dir[MAILDIR_NAME_MAX];
+	static struct alias_target t[ALIAS_TARGETS_MAX];
+	char addr[ADDRESS_MAX + 1];
 	bool bare = !strchr(rcpt, '@');
-	enum local_verdict v = LOCAL_BAD_NAME;
+	enum alias_verdict v = ALIAS_BAD_NAME;
+	size_t n = 0;
 
 	if (normalize(rcpt, cfg->domains[0], false, addr, sizeof addr)) {
 		if (!config_is_local_domain(cfg, strrchr(addr, '@') + 1))
 			return envelope_add_rcpt(&o->relay, RCPT_PENDING, addr);
-		v = local_maildir(rootfd, addr, dir, sizeof dir);
-		if (bare && v == LOCAL_UNKNOWN) {
+		if (cfg->local_delivery[0]) {            /* the LMTP server owns the users */
+			int rc = envelope_add_rcpt(&o->relay, RCPT_PENDING, addr);
+			return rc == 0 ? envelope_set_via(&o->relay, "lmtp", cfg->local_delivery) : rc;
+		}
+		v = alias_resolve(o->aliases, cfg, rootfd, addr, t, ALIAS_TARGETS_MAX, &n);
+		if (bare && v == ALIAS_UNKNOWN) {
 			snprintf(addr, sizeof addr, "postmaster@%s", cfg->domains[0]);
-			v = local_maildir(rootfd, addr, dir, sizeof dir);
+			v = alias_resolve(o->aliases, cfg, rootfd, addr, t, ALIAS_TARGETS_MAX, &n);
 		}
 	}
-	if (v == LOCAL_ERROR)
-		return -1;
-	if (v != LOCAL_OK) {
-		struct result *r = &o->results[o->n_bounces];
-		result_set(r, OUT_PERM, v == LOCAL_UNKNOWN ? 550 : 553, v == LOCAL_UNKNOWN ? "5.1.1" : "5.1.3",
-		           v == LOCAL_UNKNOWN ? "no such user here" : "bad recipient address");
-		o->bounces[o->n_bounces].rcpt = rcpt;
-		o->bounces[o->n_bounces++].result = r;
-		log_event(LOG_LEVEL_INFO, "pickup", "msgid", s->id, "to", rcpt, "result", "bounced", NULL);
+	switch (v) {
+	case ALIAS_OK:
+		break;
+	case ALIAS_UNKNOWN:
+		refuse(o, s, rcpt, 550, "5.1.1", "no such user here");
 		return 0;
-	}
-	for (size_t i = 0; i < o->n_dirs; i++)
-		if (strcmp(o->dirs[i], dir) == 0)
-			return 0;                           /* one copy per Maildir */
-	if (maildir_deliver(queuefd, path, fd, rootfd, dir, s->id, cfg->hostname, size) < 0)
+	case ALIAS_BAD_NAME:
+		refuse(o, s, rcpt, 553, "5.1.3", "bad recipient address");
+		return 0;
+	case ALIAS_LOOP:
+		log_event(LOG_LEVEL_ERROR, "alias-loop", "rcpt", addr, NULL);
+		refuse(o, s, rcpt, 554, "5.4.6", "Alias loop or too many levels of aliases");
+		return 0;
+	case ALIAS_TEMPFAIL:
+		errno = EAGAIN;
 		return -1;
-	memcpy(o->dirs[o->n_dirs++], dir, sizeof dir);
-	log_event(LOG_LEVEL_INFO, "pickup", "msgid", s->id, "to", addr, "result", "delivered", NULL);
-	return 0;
+	}
+	int rc = 0;
+	for (size_t i = 0; i < n && rc == 0; i++)
+		rc = take_target(cfg, rootfd, s, &t[i], o, fd, path, size, queuefd);
+	return rc;
 }
 
 static bool any_non_ascii(const struct submission *s)
@@ -349,11 +412,12 @@ static void take_back(int rootfd, const struct outcome_set *o, const struct subm
 static int store(const struct config *cfg, int queuefd, struct submission *s, int fd,
                  const char *path, uint64_t size)
 {
-	struct outcome_set o = { .dirs = calloc(s->n_rcpts, sizeof *o.dirs),
+	struct outcome_set o = { .dirs = calloc(s->n_rcpts * ALIAS_TARGETS_MAX, sizeof *o.dirs),
 	                         .bounces = calloc(s->n_rcpts, sizeof *o.bounces),
 	                         .results = calloc(s->n_rcpts, sizeof *o.results) };
 	int rootfd = open(cfg->mail_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	int rc = o.dirs && o.bounces && o.results &&
+	o.aliases = cfg->aliases[0] ? aliases_load(cfg->aliases) : NULL;
+	int rc = o.dirs && o.bounces && o.results && (o.aliases || !cfg->aliases[0]) &&
 	         envelope_init(&o.relay, s->id, "local", cfg->hostname, s->sender) == 0 ? 0 : -1;
 
 	o.relay.body_8bit = s->body_8bit;
@@ -376,6 +440,7 @@ static int store(const struct config *cfg, int queuefd, struct submission *s, in
 		errno = saved;
 	}
 	envelope_free(&o.relay);
+	aliases_free(o.aliases);
 	free(o.dirs);
 	free(o.bounces);
 	free(o.results);

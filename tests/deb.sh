@@ -19,7 +19,8 @@
 #   mailsock.conf and the units running; "rm /etc/mailsock.conf &&
 #   dpkg-reconfigure mailsock" writes it afresh;
 # - when the package has mailsock-sendmail: /usr/sbin/sendmail and mailq are
-#   it, and a plain user's "sendmail -t" to root is on disk;
+#   it, and a plain user's "sendmail -t" to root and root@MAILNAME lands in
+#   postmaster's Maildir through the package's /etc/mailsock/aliases;
 # - apt-get purge: no mailsock unit active, nothing listens on port 25, the
 #   Maildir and its message are still there, /etc/mailsock.conf is gone.
 # Prints "ok:"/"FAIL:" lines and "N passed, N failed".  Exit 77 ("SKIP:")
@@ -181,8 +182,25 @@ if [ "$SENDMAIL" = yes ]; then
 	$IN useradd -m debtest && $IN runuser -u debtest -- sh -c \
 		"printf 'To: root\nSubject: from sendmail\n\nhi\n' | /usr/sbin/sendmail -t" &&
 		ok "a plain user's sendmail -t to root exits 0" || fail "sendmail -t as a plain user"
-	$IN grep -rlq '^Subject: from sendmail' /var/mail/mailsock /var/spool/mailsock &&
-		ok "the sendmail message is on disk" || fail "the sendmail message is not on disk"
+	# root is an alias of postmaster in the package's aliases; root@MAILNAME
+	# (no bare-name fallback) lands there only through that alias.  The
+	# user's own copies, not a DSN (Return-Path: <>) carrying their headers.
+	$IN runuser -u debtest -- sh -c \
+		"printf 'To: root@$MAILNAME\nSubject: from sendmail 2\n\nhi\n' | /usr/sbin/sendmail -t" ||
+		fail "sendmail -t to root@$MAILNAME as a plain user"
+	for i in $(seq 60); do
+		got=$(grep -L '^Return-Path: <>$' "$MAILDIR"/* 2>/dev/null |
+			xargs -r grep -h '^Subject: from sendmail' | sort | tr '\n' ' ')
+		[ "$got" = "Subject: from sendmail Subject: from sendmail 2 " ] && break
+		sleep 1
+	done
+	[ "$got" = "Subject: from sendmail Subject: from sendmail 2 " ] &&
+		ok "sendmail to root and root@$MAILNAME: in postmaster's Maildir (the alias)" ||
+		{ $IN journalctl --no-pager -q -n 20; fail "sendmail to root: postmaster's Maildir has: $got"; }
+	$IN dpkg-query -W -f='${Conffiles}' mailsock | grep -q ' /etc/mailsock/aliases ' &&
+		grep -qx 'aliases = /etc/mailsock/aliases' "$conf" &&
+		ok "/etc/mailsock/aliases is a conffile, named by mailsock.conf" ||
+		fail "/etc/mailsock/aliases: not a conffile, or not in mailsock.conf"
 else
 	echo "note: the package has no mailsock-sendmail yet: sendmail(1) not checked"
 fi
@@ -225,7 +243,7 @@ else
 fi
 n=$(ls "$MAILDIR" 2>/dev/null | wc -l)
 want=1
-[ "$SENDMAIL" = yes ] && want=2          # sendmail's "To: root" is there too
+[ "$SENDMAIL" = yes ] && want=3          # sendmail's two to root are there too
 [ "$n" -eq "$want" ] && ok "purged: the delivered messages are still in the Maildir" ||
 	fail "purged: $n messages left in $MAILDIR"
 [ -d "$ROOT/var/spool/mailsock/env" ] && ok "purged: the queue directory is still there" ||

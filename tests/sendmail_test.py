@@ -329,6 +329,89 @@ def test_unknown_and_corrupt():
     os.unlink(f"{W}/queue/corrupt/{bad[0]}")
 
 
+def with_conf(extra, aliases=None):
+    """mailsock.conf with EXTRA lines (and an aliases file) for one case;
+    returns the function that puts the old one back."""
+    path = W + "/etc/mailsock.conf"
+    old = open(path).read()
+    if aliases is not None:
+        with open(W + "/etc/aliases", "w") as f:
+            f.write(aliases)
+        extra += f"aliases = {W}/etc/aliases\n"
+    with open(path, "a") as f:
+        f.write(extra)
+
+    def restore():
+        with open(path, "w") as f:
+            f.write(old)
+    return restore
+
+
+def test_alias():
+    """sendmail honours the aliases file: root's mail to alice, not postmaster"""
+    for sub in ("tmp", "new", "cur"):
+        os.makedirs(f"{W}/mail/example.test/alice/{sub}", exist_ok=True)
+    restore = with_conf("", "root: alice\nloop: loop2\nloop2: loop\n")
+    try:
+        submit_ok(["-t"], "To: root\nSubject: to root\n\nhi\n")
+        pick_up()
+        alice = new_mail("alice")
+        check(len(alice) == 1 and "Subject: to root" in alice[0], f"alice got root's mail: {alice}")
+        check(new_mail("postmaster") == [], "postmaster got nothing")
+        submit_ok(["-f", "bob@example.test", "loop@example.test"], "Subject: looped\n\nx\n")
+        pick_up()
+        m = new_mail("bob")
+        check(len(m) == 1 and "<loop@example.test>: 554 5.4.6" in m[0],
+              f"an alias loop bounces to the sender with 554 5.4.6: {m}")
+    finally:
+        restore()
+        shutil.rmtree(f"{W}/mail/example.test/alice")
+
+
+def test_alias_broken():
+    """a broken aliases file leaves the maildrop file for the next run, no bounce"""
+    restore = with_conf("", "root alice\n")
+    try:
+        submit_ok(["-f", "bob@example.test", "root"], "Subject: later\n\nx\n")
+        relay()
+        check(len(maildrop()) == 1, f"the file stays in the maildrop: {maildrop()}")
+        check(new_mail("bob") == [] and new_mail("postmaster") == [], "no bounce, no delivery")
+    finally:
+        restore()
+    pick_up()
+    check(len(new_mail("postmaster")) == 1, "the next run, file fixed, delivers it")
+
+
+def test_alias_pipe():
+    """a |command alias from sendmail is queued with rcpt-via pipe"""
+    restore = with_conf("", 'robot: "|/bin/cat > /dev/null"\n')
+    try:
+        submit_ok(["robot"], "Subject: to robot\n\nx\n")
+        pick_up()
+        envs = queued()
+        check(len(envs) == 1 and "\nrcpt pending robot@example.test\n"
+              "rcpt-via pipe /bin/cat > /dev/null\n" in envs[0],
+              f"robot's copy queued for the command: {envs}")
+        check(new_mail("postmaster") == [], "not the bare-name fallback")
+    finally:
+        restore()
+
+
+def test_local_lmtp():
+    """local_delivery = lmtp:unix:... queues a sendmail recipient with rcpt-via lmtp"""
+    restore = with_conf(f"local_delivery = lmtp:unix:{W}/lmtp.sock\n")
+    try:
+        submit_ok(["bob@example.test"], "Subject: to lmtp\n\nx\n")
+        pick_up()
+        envs = queued()
+        check(len(envs) == 1 and "\nrcpt pending bob@example.test\n"
+              f"rcpt-via lmtp unix:{W}/lmtp.sock\n" in envs[0],
+              f"bob's copy queued for the LMTP server: {envs}")
+        check(new_mail("bob") == [], "not in bob's Maildir")
+    finally:
+        restore()
+
+
 def postdrop(content):
     """A hand-made maildrop file through postdrop, framed with its count."""
     data = b"mailsock-maildrop 1\n" + content
@@ -529,7 +612,8 @@ TESTS = [test_t, test_args_f_F, test_dots, test_group, test_exit_codes, test_no_
          test_leading_space, test_bad_rcpt, test_setid_env, test_too_big,
          test_killed_postdrop, test_corrupt_reaped,
          test_overlapping_runs, test_bs,
-         test_mailq, test_ignored_flags, test_mailx, test_cron_python]
+         test_mailq, test_ignored_flags, test_mailx, test_cron_python,
+         test_alias, test_alias_broken, test_alias_pipe, test_local_lmtp]
 
 
 def main():
