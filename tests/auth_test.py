@@ -20,7 +20,6 @@ import pwd
 import shutil
 import signal
 import smtplib
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -170,12 +169,14 @@ def timed_login(srv, login, password):
     return ok, time.monotonic() - start
 
 
-def test_timing(srv, rounds=3):
+def test_timing(srv, rounds=5):
     """An unknown login costs about what a wrong password costs: both pay
     the pause and one bcrypt (cost 11: a tenth of a second or more) of work.
-    Without the dummy hash an unknown login would take the pause alone.
-    The pause (1 s, a sleep) is taken off both before comparing, and the
-    bound is generous: the machine is shared."""
+    Without the dummy hash an unknown login would take the pause alone
+    (measured: 0.006 s beyond it against 0.131 s, a ratio of 0.05).
+    The pause (1 s, a sleep) is taken off both, and the fastest of several
+    tries is compared: load only ever adds time.  The bound, 0.25x-4x, is
+    wide for a shared machine and still far from 0.05."""
     unknown, wrong = [], []
     for _ in range(rounds):
         ok1, t1 = timed_login(srv, "nobody@example.org", WRONG)
@@ -183,10 +184,10 @@ def test_timing(srv, rounds=3):
         check("timing: both refused", not ok1 and not ok2)
         unknown.append(t1)
         wrong.append(t2)
-    u, w = statistics.median(unknown) - 1.0, statistics.median(wrong) - 1.0
-    print("timing: median unknown login %.3f s, wrong password %.3f s (beyond the 1 s pause)" % (u, w))
+    u, w = min(unknown) - 1.0, min(wrong) - 1.0
+    print("timing: fastest unknown login %.3f s, wrong password %.3f s (beyond the 1 s pause)" % (u, w))
     check("timing: both paid the pause", min(unknown + wrong) >= 1.0)
-    check("timing: unknown login within 0.5x-2x of a wrong password", w > 0 and 0.5 <= u / w <= 2.0,
+    check("timing: unknown login within 0.25x-4x of a wrong password", w > 0 and 0.25 <= u / w <= 4.0,
           "unknown %.3f wrong %.3f" % (u, w))
 
 
