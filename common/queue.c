@@ -548,8 +548,7 @@ static int by_name(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Append a copy of name to *names; -1 on out of memory. */
-static int add_name(char ***names, size_t *n, const char *name)
+int queue_names_add(char ***names, size_t *n, const char *name)
 {
 	char **more = realloc(*names, (*n + 1) * sizeof **names);
 
@@ -575,7 +574,7 @@ char **queue_ids(int queuefd, const char *sub, size_t *n)
 		return NULL;
 	}
 	for (struct dirent *e; (e = readdir(d));)
-		if (e->d_name[0] != '.' && add_name(&names, n, e->d_name) < 0)
+		if (e->d_name[0] != '.' && queue_names_add(&names, n, e->d_name) < 0)
 			break;
 	closedir(d);
 	if (names)
@@ -660,7 +659,7 @@ char **queue_due_ids(int queuefd, time_t now, size_t *n)
 				earliest = st.st_mtime;
 			continue;        /* not due; one that vanished is skipped by its run */
 		}
-		if (add_name(&names, n, e->d_name) < 0) {
+		if (queue_names_add(&names, n, e->d_name) < 0) {
 			complete = false;
 			break;
 		}

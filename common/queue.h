@@ -126,6 +126,10 @@ void queue_reap(int queuefd, time_t age);
 /* The names in QUEUE_DIR/SUB ("env", "msg", "tmp"), sorted, so oldest id
  * first; none (NULL, *n 0) when the directory cannot be read. */
 char **queue_ids(int queuefd, const char *sub, size_t *n);
+
+/* Append a copy of name to the list *names of *n names (as queue_ids
+ * returns them); -1 on out of memory. */
+int queue_names_add(char ***names, size_t *n, const char *name);
 void queue_ids_free(char **ids, size_t n);
 
 /* The entries whose due index (env/ID's mtime, the next attempt) is not

@@ -104,26 +104,13 @@ struct taken {
 	size_t n;
 };
 
-static int push(char ***v, size_t *n, const char *name)
-{
-	char **more = realloc(*v, (*n + 1) * sizeof *more);
-
-	if (!more)
-		return -1;
-	*v = more;
-	if (!(more[*n] = strdup(name)))
-		return -1;
-	(*n)++;
-	return 0;
-}
-
 static void consider(struct arrivals *a, const char *name, bool (*mine)(pid_t, void *),
                      void *arg, struct taken *t)
 {
 	if (name[0] == '.' || had(a, name) || mine(writer_of(name), arg) ||
 	    !queue_is_due(a->queuefd, name, time(NULL)))
 		return;
-	if (push(&a->had, &a->n_had, name) < 0 || push(&t->names, &t->n, name) < 0)
+	if (queue_names_add(&a->had, &a->n_had, name) < 0 || queue_names_add(&t->names, &t->n, name) < 0)
 		return;
 	qsort(a->had, a->n_had, sizeof *a->had, by_name);
 }
@@ -146,9 +133,9 @@ static void relist_all(struct arrivals *a, struct taken *t)
 		const char *name = all[i];
 		if (contains(rest, n_rest, name))
 			continue;
-		if (!contains(a->had, a->n_had, name) && push(&a->had, &a->n_had, name) == 0)
+		if (!contains(a->had, a->n_had, name) && queue_names_add(&a->had, &a->n_had, name) == 0)
 			qsort(a->had, a->n_had, sizeof *a->had, by_name);
-		push(&t->names, &t->n, name);
+		queue_names_add(&t->names, &t->n, name);
 	}
 	queue_ids_free(all, n);
 	a->relist = false;
