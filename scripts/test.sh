@@ -78,7 +78,9 @@ tail -1 "$top/build/valgrind.log"
 # distcheck's own make check repeats the tests from the tarball under a
 # throw-away prefix inside the build tree (in /tmp, or in /root for a clone
 # there), which nspawn.sh skips by design (PrivateTmp= or ProtectHome= would
-# hide it from the services); its results are not counted above, so CI's rule on skips
+# hide it from the services), and sendmail.sh skips when that prefix is in a
+# home other users cannot enter (postdrop, run as a user, reads the config
+# there); its results are not counted above, so CI's rule on skips
 # is left to the two counted runs.
 echo "== make distcheck"
 CI='' make -C "$top/build" -s distcheck >/dev/null

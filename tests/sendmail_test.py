@@ -14,6 +14,7 @@ import glob
 import os
 import re
 import shutil
+import stat
 import subprocess
 import sys
 import tempfile
@@ -616,8 +617,25 @@ TESTS = [test_t, test_args_f_F, test_dots, test_group, test_exit_codes, test_no_
          test_alias, test_alias_broken, test_alias_pipe, test_local_lmtp]
 
 
+def unreachable_conf():
+    """The directory above the built-in configuration that other users
+    cannot enter (make distcheck's prefix in root's mode-0700 home), or None."""
+    d = os.path.dirname(conf_dir())
+    while d != "/":
+        if os.path.isdir(d) and not os.stat(d).st_mode & stat.S_IXOTH:
+            return d
+        d = os.path.dirname(d)
+    return None
+
+
 def main():
     passed = failed = skipped = 0
+    closed = unreachable_conf()
+    if closed:
+        # postdrop, run by a user, reads the built-in configuration path
+        print(f"SKIP: the built-in configuration is under {closed}, which other users cannot enter")
+        print("0 passed, 0 failed, 1 skipped")
+        return 1 if os.environ.get("CI") == "true" else 77
     try:
         setup()
         only = sys.argv[1:]
